@@ -1,0 +1,73 @@
+# The kernel: tasks and the run loop that drives them with PyIter_Send.
+cimport cython
+from cpython.object cimport PyObject
+from yieldloop._readyqueue cimport ReadyQueue
+from yieldloop._timerheap cimport TimerHeap
+from yieldloop._poller cimport Poller
+from yieldloop._traps cimport Trap
+
+cdef enum TaskState:
+    TASK_PENDING = 0     # not finished: ready, running or blocked on a trap
+    TASK_DONE            # returned a value
+    TASK_FAILED          # raised an exception
+    TASK_CANCELLED       # finished by CancelledError
+
+
+@cython.final
+cdef class Task:
+    cdef Kernel _kernel
+    cdef object _coro            # the iterator the kernel resumes (innermost)
+    cdef list _stack             # enclosing iterators while a yielded awaitable runs, or None
+    cdef object _context         # contextvars.Context every step runs in
+    cdef object _name
+    cdef unsigned char _state
+    cdef bint _must_cancel       # cancel() came while not blocked: throw at next step
+    cdef bint _retrieved         # outcome seen by a joiner, result() or exception()
+    cdef int _num_cancels        # cancel() requests not undone by uncancel()
+    cdef object _cancel_msg
+    cdef object _result
+    cdef object _exception
+    cdef Trap _trap              # the trap this task is blocked on, or None
+    cdef object _send            # value for the next resume
+    cdef object _throw           # exception for the next resume, or None
+    cdef list _joiners           # JOIN traps of tasks waiting for this one, or None
+    # Intrusive list of the kernel's live tasks; the kernel owns one
+    # reference to each live task, so these links are borrowed.
+    cdef PyObject* _prev
+    cdef PyObject* _next
+
+    cdef int _fill(self, Trap trap) except -1
+
+
+@cython.final
+cdef class Kernel:
+    cdef ReadyQueue _ready
+    cdef TimerHeap _timers
+    cdef Poller _poller
+    cdef Task _current
+    cdef Task _main
+    cdef PyObject* _live_head        # oldest live task (borrowed, see Task._prev)
+    cdef PyObject* _live_tail
+    cdef readonly Py_ssize_t live_tasks
+    cdef readonly unsigned long long switches
+    cdef readonly unsigned long long spawned
+    cdef bint _running
+    cdef object _abort               # BaseException that stops the kernel (KeyboardInterrupt, ...)
+    cdef bint _sigint_pending        # set by the SIGINT handler, acted on by the loop
+    cdef int _interrupts             # Ctrl-C presses seen in this run
+
+    cdef Task _spawn(self, object coro, object name)
+    cdef int _run_once(self) except -1
+    cdef int _poll(self, double timeout) except -1
+    cdef int _step(self, Task t) except -1
+    cdef int _dispatch(self, Task t, object value) except -1
+    cdef int _take_trap(self, Task t, Trap trap) except -1
+    cdef int _await_other(self, Task t, object value) except -1
+    cdef int _answer(self, Task t, Trap trap, object result, object exc) except -1
+    cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1
+    cdef int _unblock(self, Trap trap) except -1
+    cdef int _finish(self, Task t, object result, object exc) except -1
+    cdef bint _cancel(self, Task t, object msg) except -1
+    cdef int _interrupt(self) except -1
+    cdef int _cancel_all(self) except -1
+    cdef int _release(self) except -1

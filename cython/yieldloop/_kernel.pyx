@@ -1,0 +1,814 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The kernel: Task, the run loop, and what it does with each yielded value.
+
+A task is resumed with PyIter_Send on the iterator it runs (a coroutine, a
+generator, or the iterator of an awaitable). What comes back decides what
+happens next:
+
+- ``None`` (a bare ``yield``): the task goes to the back of the ready queue;
+- a Trap (what every awaitable of the API yields): the kernel performs it;
+  the task is resumed when the trap is answered;
+- a Task: the task waits for it to finish (``x = yield task``);
+- any other awaitable: the kernel runs its iterator for the task and sends
+  the outcome back (Tornado style ``x = yield fetch()``), keeping the
+  enclosing iterators on the task's stack;
+- anything else: a TypeError is thrown into that task alone.
+
+One loop iteration: poll (without waiting if tasks are ready, and only when
+some fd has a waiter), answer due timers, then run the tasks that were ready
+when the iteration began. Tasks made ready meanwhile run in the next one, so
+I/O is polled between batches and ready tasks run FIFO.
+
+Invariants:
+- a live task is referenced by the kernel (its live list) and is in exactly
+  one place: the ready queue, running, or blocked on one trap (``_trap``),
+  which the timer heap, the poller or a target's joiners hold;
+- ``_answer`` is the only way a blocked task becomes ready again;
+- cancelling a blocked task unregisters its trap first (``_unblock``).
+"""
+cimport cython
+from libc.math cimport INFINITY
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_DECREF
+from cpython.exc cimport PyErr_Occurred
+from yieldloop._readyqueue cimport ReadyQueue, _steal
+from yieldloop._timerheap cimport TimerHeap
+from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
+from yieldloop._traps cimport (
+    Trap, make_trap, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE, TRAP_JOIN,
+    TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
+from yieldloop.includes.capi cimport (
+    PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
+    PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
+    PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
+    yl_is_awaitable, yl_await_iter)
+
+import sys
+from yieldloop._errors import BusyResourceError
+
+cdef extern from *:
+    """
+    /* The kernel running in this thread (borrowed: run() holds it). */
+    static _Thread_local PyObject *yl_running_kernel = NULL;
+    """
+    PyObject* yl_running_kernel
+
+cdef enum:
+    MAX_AWAIT_DEPTH = 1000   # awaitables nested by `x = yield awaitable`
+
+
+# --- CancelledError is asyncio's, loaded only when first needed, so that
+# --- importing yieldloop does not import asyncio.
+
+cdef object _CancelledError = None
+
+
+cdef object _cancelled_error_class():
+    global _CancelledError
+    if _CancelledError is None:
+        from asyncio import CancelledError
+        _CancelledError = CancelledError
+    return _CancelledError
+
+
+cdef object _new_cancelled_error(object msg):
+    cls = _cancelled_error_class()
+    return cls() if msg is None else cls(msg)
+
+
+cdef bint _is_cancelled_error(object exc) except -1:
+    global _CancelledError
+    if _CancelledError is None:
+        # No asyncio, no CancelledError: nothing can be one yet.
+        mod = sys.modules.get("asyncio.exceptions")
+        if mod is None:
+            return False
+        _CancelledError = mod.CancelledError
+    return isinstance(exc, _CancelledError)
+
+
+cdef object _invalid_state(str message):
+    from asyncio import InvalidStateError
+    return InvalidStateError(message)
+
+
+cdef PySendResult _throw(object it, object exc, PyObject** out) noexcept:
+    """Throw ``exc`` into iterator ``it``; like PyIter_Send, the outcome goes
+    to ``*out`` (the yielded or returned value, or the exception raised)."""
+    cdef object r
+    try:
+        meth = getattr(it, "throw", None)
+        if meth is None:
+            # No throw(): the error surfaces at the await, as with `yield from`.
+            r = exc
+            Py_INCREF(r)
+            out[0] = <PyObject*>r
+            return PYGEN_ERROR
+        r = meth(exc)
+    except StopIteration as e:
+        r = e.value
+        Py_INCREF(r)
+        out[0] = <PyObject*>r
+        return PYGEN_RETURN
+    except BaseException as e:
+        r = e
+        Py_INCREF(r)
+        out[0] = <PyObject*>r
+        return PYGEN_ERROR
+    Py_INCREF(r)
+    out[0] = <PyObject*>r
+    return PYGEN_NEXT
+
+
+cdef str _short_repr(object value):
+    try:
+        r = repr(value)
+    except BaseException:
+        r = "<%s object>" % type(value).__name__
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _report_unretrieved(Task task):
+    import logging
+    logging.getLogger("yieldloop").error(
+        "Task exception was never retrieved: %r", task, exc_info=task._exception)
+
+
+@cython.final
+cdef class Task:
+    """A coroutine or generator run by the kernel; made by ``spawn()``.
+
+    Join it with ``await task``, ``yield from task`` or ``x = yield task``:
+    you get its return value, or its exception is raised. Each task runs in
+    its own copy of the spawner's ``contextvars`` context.
+
+        task = yieldloop.spawn(fetch(url), name="fetch")
+        ...
+        page = await task
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("Task objects are made by yieldloop.spawn()")
+
+    @property
+    def name(self):
+        """The task's name (``"Task-N"`` unless given to spawn())."""
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = str(value)
+
+    def get_name(self):
+        """The task's name (as asyncio.Task.get_name)."""
+        return self._name
+
+    def set_name(self, value):
+        """Rename the task (as asyncio.Task.set_name)."""
+        self._name = str(value)
+
+    def get_coro(self):
+        """The coroutine or generator the task was spawned with."""
+        return self._stack[0] if self._stack else self._coro
+
+    def get_context(self):
+        """The contextvars.Context the task runs in."""
+        return self._context
+
+    def done(self):
+        """True once the task has returned, raised or been cancelled."""
+        return self._state != TASK_PENDING
+
+    def cancelled(self):
+        """True if the task finished by CancelledError."""
+        return self._state == TASK_CANCELLED
+
+    def result(self):
+        """The return value; raises the task's exception, CancelledError if it
+        was cancelled, or InvalidStateError if it is not done."""
+        if self._state == TASK_PENDING:
+            raise _invalid_state("Result is not set.")
+        self._retrieved = True
+        if self._state == TASK_DONE:
+            return self._result
+        raise self._exception
+
+    def exception(self):
+        """The exception the task raised, or None; raises CancelledError if it
+        was cancelled, InvalidStateError if it is not done."""
+        if self._state == TASK_PENDING:
+            raise _invalid_state("Exception is not set.")
+        self._retrieved = True
+        if self._state == TASK_CANCELLED:
+            raise self._exception
+        return self._exception
+
+    def cancel(self, msg=None):
+        """Request cancellation: CancelledError(msg) is raised in the task at
+        its current wait, or at its next one if it is ready or running. A
+        task blocked on a timer, an fd or a join is unregistered from it.
+        Returns False if the task is already done (nothing happens)."""
+        return self._kernel._cancel(self, msg)
+
+    def cancelling(self):
+        """Number of pending cancel() requests (as asyncio.Task.cancelling)."""
+        return self._num_cancels
+
+    def uncancel(self):
+        """Undo one cancel() request; returns the remaining count."""
+        if self._num_cancels > 0:
+            self._num_cancels -= 1
+            if self._num_cancels == 0:
+                self._must_cancel = False
+        return self._num_cancels
+
+    cdef int _fill(self, Trap trap) except -1:
+        """Put this finished task's outcome into ``trap`` (ready to return)."""
+        self._retrieved = True
+        if self._state == TASK_DONE:
+            trap.result = self._result
+        else:
+            trap.exc = self._exception
+        trap.state = TS_READY
+        return 0
+
+    def __await__(self):
+        cdef Trap trap = make_trap(TRAP_JOIN)
+        trap.arg = self
+        if self._state != TASK_PENDING:
+            self._fill(trap)        # no suspension needed
+        return trap
+
+    def __iter__(self):
+        return self.__await__()
+
+    def __repr__(self):
+        if self._state == TASK_PENDING:
+            if self._kernel is not None and self._kernel._current is self:
+                info = "running"
+            elif self._trap is not None:
+                info = "waiting on %s" % self._trap._describe()
+            else:
+                info = "ready"
+        elif self._state == TASK_DONE:
+            info = "done result=%s" % _short_repr(self._result)
+        elif self._state == TASK_FAILED:
+            info = "failed exception=%s" % _short_repr(self._exception)
+        else:
+            info = "cancelled"
+        return "<Task %r %s>" % (self._name, info)
+
+    def __del__(self):
+        # An exception nobody joined or asked for is reported, never lost.
+        if self._state == TASK_FAILED and not self._retrieved:
+            self._retrieved = True
+            try:
+                _report_unretrieved(self)
+            except BaseException:
+                pass
+
+
+@cython.final
+cdef class Kernel:
+    """One scheduler: a ready queue, a timer heap and a poller.
+
+    ``yieldloop.run(main)`` makes one and runs it; make your own to look at
+    ``stats()`` after a run:
+
+        kernel = yieldloop.Kernel()
+        kernel.run(main)
+        assert kernel.stats()["tasks"] == 0
+    """
+
+    def __cinit__(self):
+        self._ready = ReadyQueue()
+        self._timers = TimerHeap()
+
+    def run(self, main, *args):
+        """Run ``main`` (a coroutine or generator, or a function returning one,
+        called with ``args``) until it finishes; return its result or raise
+        its exception. Tasks still alive then are cancelled and waited for.
+        Ctrl-C cancels main and raises KeyboardInterrupt once all is done.
+        """
+        cdef Task m
+        if yl_running_kernel != NULL:
+            raise RuntimeError(
+                "yieldloop.run() cannot be called while a yieldloop kernel is "
+                "running in this thread; await the coroutine or spawn() it")
+        if self._running:
+            raise RuntimeError("this kernel is already running")
+        coro = _coroutine_of(main, args, "run")
+        self._poller = Poller()
+        self._abort = None
+        self._interrupts = 0
+        self._sigint_pending = False
+        self._running = True
+        global yl_running_kernel
+        yl_running_kernel = <PyObject*>self
+        saved_signals = _take_signals(self)
+        try:
+            m = self._main = self._spawn(coro, "main")
+            try:
+                while m._state == TASK_PENDING and self._abort is None:
+                    self._run_once()
+            except BaseException as e:    # from the kernel itself (signal handler, MemoryError)
+                self._abort = e
+            # Whatever ended main, the tasks left are cancelled and awaited.
+            while self.live_tasks:
+                self._cancel_all()
+                self._run_once()
+        finally:
+            _restore_signals(saved_signals)
+            yl_running_kernel = NULL
+            self._running = False
+            self._release()
+        if self._abort is not None:
+            exc, self._abort = self._abort, None
+            raise exc
+        if self._interrupts:
+            raise KeyboardInterrupt()
+        return m.result()
+
+    def stats(self):
+        """Counts for tests and tools: ready tasks, live timers, fds with a
+        waiter, live tasks, switches (task steps) and tasks spawned so far."""
+        return {
+            "ready": self._ready.count(),
+            "timers": self._timers.live(),
+            "fds": self._poller.nwaiters if self._poller is not None else 0,
+            "tasks": self.live_tasks,
+            "switches": self.switches,
+            "spawned": self.spawned,
+        }
+
+    @property
+    def running(self):
+        """True while run() is executing."""
+        return self._running
+
+    def _on_sigint(self, signum, frame):
+        # First Ctrl-C: cancel main at the next loop iteration. Second one
+        # while main is still cancelling: stop right away.
+        if self._interrupts or self._sigint_pending:
+            raise KeyboardInterrupt()
+        self._sigint_pending = True
+
+    cdef Task _spawn(self, object coro, object name):
+        cdef Task t = Task.__new__(Task)
+        t._kernel = self
+        t._coro = coro
+        t._context = PyContext_CopyCurrent()
+        self.spawned += 1
+        t._name = ("Task-%d" % self.spawned) if name is None else str(name)
+        Py_INCREF(t)                 # the kernel's reference, until _finish
+        t._prev = self._live_tail
+        if self._live_tail != NULL:
+            (<Task>self._live_tail)._next = <PyObject*>t
+        else:
+            self._live_head = <PyObject*>t
+        self._live_tail = <PyObject*>t
+        self.live_tasks += 1
+        self._ready.push(t)
+        return t
+
+    cdef int _run_once(self) except -1:
+        cdef double deadline, timeout, now
+        cdef Py_ssize_t n
+        cdef object due
+        cdef Trap trap
+        cdef Task t
+        if self._sigint_pending:
+            self._interrupt()
+        if self._ready.count():
+            if self._poller.nwaiters:
+                self._poll(0.0)
+            else:
+                PyErr_CheckSignals()
+        else:
+            deadline = self._timers.next_deadline()
+            if deadline == INFINITY:
+                timeout = -1.0
+            else:
+                timeout = deadline - yl_monotonic()
+                if timeout < 0.0:
+                    timeout = 0.0
+            self._poll(timeout)
+        if self._timers.live():
+            now = yl_monotonic()
+            while True:
+                due = self._timers.pop_due(now)
+                if due is None:
+                    break
+                trap = <Trap>due
+                self._answer(<Task>trap.task, trap, None, None)
+        n = self._ready.count()
+        while n > 0:
+            n -= 1
+            t = <Task>self._ready.pop()
+            self._step(t)
+        return 0
+
+    cdef int _poll(self, double timeout) except -1:
+        cdef int i, n, fd, flags
+        cdef object w
+        cdef Trap trap
+        n = self._poller.poll(timeout)
+        PyErr_CheckSignals()
+        for i in range(n):
+            fd = self._poller.event_fd(i)
+            flags = self._poller.event_flags(i)
+            if flags & (YL_READ | YL_ERROR):
+                w = self._poller.unwatch(fd, YL_READ)
+                if w is not None:
+                    trap = <Trap>w
+                    self._answer(<Task>trap.task, trap, None, None)
+            if flags & (YL_WRITE | YL_ERROR):
+                w = self._poller.unwatch(fd, YL_WRITE)
+                if w is not None:
+                    trap = <Trap>w
+                    self._answer(<Task>trap.task, trap, None, None)
+        return 0
+
+    cdef int _step(self, Task t) except -1:
+        """Resume ``t`` once and act on what it yields, returns or raises."""
+        cdef PyObject* out = NULL
+        cdef PySendResult status
+        cdef object value
+        cdef list stack
+        if t._must_cancel:
+            t._must_cancel = False
+            t._send = None
+            t._throw = _new_cancelled_error(t._cancel_msg)
+        self._current = t
+        self.switches += 1
+        PyContext_Enter(t._context)
+        if t._throw is None:
+            value = t._send
+            if value is not None:
+                t._send = None
+            status = yl_send(t._coro, value, &out)
+        else:
+            value = t._throw
+            t._throw = None
+            status = _throw(t._coro, value, &out)
+        # An inner iterator finished: its outcome goes to the enclosing one.
+        while status != PYGEN_NEXT:
+            stack = t._stack
+            if not stack:
+                break
+            t._coro = stack.pop()
+            value = <object>_steal(out)
+            out = NULL
+            if status == PYGEN_RETURN:
+                status = yl_send(t._coro, value, &out)
+            else:
+                status = _throw(t._coro, value, &out)
+        PyContext_Exit(t._context)
+        self._current = None
+        value = <object>_steal(out)
+        if status == PYGEN_NEXT:
+            return self._dispatch(t, value)
+        if status == PYGEN_RETURN:
+            return self._finish(t, value, None)
+        return self._finish(t, None, value)
+
+    cdef int _dispatch(self, Task t, object value) except -1:
+        cdef Trap trap
+        if value is None:
+            self._ready.push(t)
+            return 0
+        if type(value) is Trap:
+            return self._take_trap(t, <Trap>value)
+        if type(value) is Task:
+            trap = make_trap(TRAP_JOIN)
+            trap.arg = value
+            return self._take_trap(t, trap)
+        return self._await_other(t, value)
+
+    cdef int _take_trap(self, Task t, Trap trap) except -1:
+        cdef int kind = trap.kind
+        cdef int side
+        cdef Task target
+        if trap.state == TS_FRESH:
+            trap.state = TS_BARE
+        elif trap.state != TS_AWAITING:
+            t._throw = RuntimeError("task %r yielded %r, which was already awaited"
+                                    % (t._name, trap))
+            self._ready.push(t)
+            return 0
+        if t._must_cancel:
+            # cancel() came while the task ran: the wait does not start.
+            trap.state = TS_DONE
+            self._ready.push(t)
+            return 0
+        if kind == TRAP_YIELD:
+            return self._answer(t, trap, None, None)
+        if kind == TRAP_SLEEP:
+            trap.timer.when = yl_monotonic() + trap.delay
+            self._timers.push(trap, &trap.timer)
+        elif kind == TRAP_READ or kind == TRAP_WRITE:
+            side = YL_READ if kind == TRAP_READ else YL_WRITE
+            other = self._poller.waiter(trap.fd, side)
+            if other is not None:
+                return self._fail_trap(t, trap, BusyResourceError(
+                    "task %r cannot wait for fd %d to become %s: task %r is already waiting"
+                    % (t._name, trap.fd, "readable" if side == YL_READ else "writable",
+                       (<Task>(<Trap>other).task)._name)))
+            try:
+                self._poller.watch(trap.fd, side, trap, trap.arg)
+            except Exception as e:
+                return self._fail_trap(t, trap, e)
+        elif kind == TRAP_JOIN:
+            target = trap.arg
+            if target is t:
+                return self._fail_trap(t, trap, RuntimeError(
+                    "task %r cannot join itself (it would wait forever)" % t._name))
+            if target._kernel is not self:
+                return self._fail_trap(t, trap, RuntimeError(
+                    "task %r belongs to another kernel" % target._name))
+            if target._state != TASK_PENDING:
+                target._retrieved = True
+                if target._state == TASK_DONE:
+                    return self._answer(t, trap, target._result, None)
+                return self._answer(t, trap, None, target._exception)
+            if target._joiners is None:
+                target._joiners = []
+            target._joiners.append(trap)
+        else:
+            return self._fail_trap(t, trap, RuntimeError("unknown trap %r" % trap))
+        trap.task = t
+        t._trap = trap
+        return 0
+
+    cdef int _await_other(self, Task t, object value) except -1:
+        """``x = yield awaitable``: run the awaitable's iterator for the task."""
+        cdef object exc = None
+        if hasattr(value, "_asyncio_future_blocking"):
+            exc = TypeError(
+                "task %r awaits %s, an asyncio future: the yieldloop kernel cannot "
+                "wait on asyncio objects; run asyncio code on yieldloop.Loop"
+                % (t._name, _short_repr(value)))
+        elif not yl_is_awaitable(value):
+            exc = TypeError(
+                "task %r yielded %s (type %s), which yieldloop cannot wait on: a task "
+                "may yield None (let other tasks run), a yieldloop awaitable such as "
+                "sleep(), or an awaitable (coroutine, Task, object with __await__)"
+                % (t._name, _short_repr(value), type(value).__name__))
+        elif t._stack is not None and len(t._stack) >= MAX_AWAIT_DEPTH:
+            exc = RecursionError("task %r nests more than %d yielded awaitables"
+                                 % (t._name, MAX_AWAIT_DEPTH))
+        else:
+            try:
+                it = yl_await_iter(value)
+            except Exception as e:
+                exc = e
+            else:
+                if t._stack is None:
+                    t._stack = []
+                t._stack.append(t._coro)
+                t._coro = it
+        if exc is not None:
+            t._throw = exc
+        self._ready.push(t)
+        return 0
+
+    cdef int _answer(self, Task t, Trap trap, object result, object exc) except -1:
+        """Make ``t``, blocked on ``trap``, ready with ``result`` or ``exc``."""
+        trap.task = None
+        t._trap = None
+        if trap.state == TS_AWAITING:
+            # __next__ delivers it when the task is resumed with send(None).
+            trap.result = result
+            trap.exc = exc
+            trap.state = TS_READY
+        else:
+            trap.state = TS_DONE
+            if exc is None:
+                t._send = result
+            else:
+                t._throw = exc
+        self._ready.push(t)
+        return 0
+
+    cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1:
+        return self._answer(t, trap, None, exc)
+
+    cdef int _unblock(self, Trap trap) except -1:
+        """Remove ``trap`` from whatever holds it (timer heap, poller, joiners)."""
+        cdef int kind = trap.kind
+        if kind == TRAP_SLEEP:
+            self._timers.cancel(&trap.timer)
+        elif kind == TRAP_READ:
+            self._poller.unwatch(trap.fd, YL_READ)
+        elif kind == TRAP_WRITE:
+            self._poller.unwatch(trap.fd, YL_WRITE)
+        elif kind == TRAP_JOIN:
+            (<Task>trap.arg)._joiners.remove(trap)
+        return 0
+
+    cdef int _finish(self, Task t, object result, object exc) except -1:
+        cdef list joiners
+        cdef Trap j
+        cdef PyObject* prev
+        cdef PyObject* nxt
+        if exc is None:
+            if t._must_cancel:       # cancelled right before it returned
+                t._must_cancel = False
+                t._state = TASK_CANCELLED
+                t._exception = _new_cancelled_error(t._cancel_msg)
+            else:
+                t._state = TASK_DONE
+                t._result = result
+        elif _is_cancelled_error(exc):
+            t._state = TASK_CANCELLED
+            t._exception = exc
+        else:
+            t._state = TASK_FAILED
+            t._exception = exc
+            if not isinstance(exc, Exception):
+                # KeyboardInterrupt, SystemExit...: stop; run() re-raises it.
+                t._retrieved = True
+                if self._abort is None:
+                    self._abort = exc
+        t._stack = None
+        joiners = t._joiners
+        t._joiners = None
+        if joiners:
+            t._retrieved = True
+            for j in joiners:
+                if t._state == TASK_DONE:
+                    self._answer(<Task>j.task, j, t._result, None)
+                else:
+                    self._answer(<Task>j.task, j, None, t._exception)
+        prev = t._prev
+        nxt = t._next
+        if prev != NULL:
+            (<Task>prev)._next = nxt
+        else:
+            self._live_head = nxt
+        if nxt != NULL:
+            (<Task>nxt)._prev = prev
+        else:
+            self._live_tail = prev
+        t._prev = t._next = NULL
+        self.live_tasks -= 1
+        Py_DECREF(t)                 # the caller still holds one reference
+        return 0
+
+    cdef bint _cancel(self, Task t, object msg) except -1:
+        cdef Trap trap
+        if t._state != TASK_PENDING:
+            return False
+        t._num_cancels += 1
+        t._cancel_msg = msg
+        trap = t._trap
+        if trap is not None:
+            self._unblock(trap)
+            self._answer(t, trap, None, _new_cancelled_error(msg))
+        else:
+            t._must_cancel = True
+        return True
+
+    cdef int _interrupt(self) except -1:
+        self._sigint_pending = False
+        self._interrupts += 1
+        if self._main is not None:
+            self._cancel(self._main, None)
+        return 0
+
+    cdef int _cancel_all(self) except -1:
+        """Cancel every live task not already asked to stop."""
+        cdef list tasks = []
+        cdef PyObject* p = self._live_head
+        cdef Task t
+        while p != NULL:
+            tasks.append(<Task>p)
+            p = (<Task>p)._next
+        for t in tasks:
+            if t._num_cancels == 0 and not t._must_cancel:
+                self._cancel(t, None)
+        return 0
+
+    cdef int _release(self) except -1:
+        """After a run: drop every queue, timer, fd registration and task."""
+        cdef PyObject* p
+        cdef Task t
+        self._ready.clear()
+        self._timers.clear()
+        if self._poller is not None:
+            self._poller.close()
+        # Tasks still alive only if run() was interrupted hard (a second
+        # Ctrl-C during cleanup): let go of them.
+        while self._live_head != NULL:
+            p = self._live_head
+            t = <Task>p
+            self._live_head = t._next
+            t._prev = t._next = NULL
+            self.live_tasks -= 1
+            Py_DECREF(t)
+        self._live_tail = NULL
+        self._current = None
+        return 0
+
+
+# --- signals: Ctrl-C cancels main; any signal wakes the poller.
+
+def _take_signals(Kernel kernel):
+    """Install the SIGINT handler and the wake-up fd; return what to restore."""
+    import _signal
+    try:
+        old_wakeup = _signal.set_wakeup_fd(kernel._poller.wakeup_fd, warn_on_full_buffer=False)
+    except ValueError:
+        return None             # not the main thread: signals are not ours
+    old_handler = _signal.getsignal(_signal.SIGINT)
+    if old_handler is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, kernel._on_sigint)
+    else:
+        old_handler = None     # the program installed its own: leave it
+    return old_wakeup, old_handler
+
+
+def _restore_signals(saved):
+    import _signal
+    if saved is None:
+        return
+    old_wakeup, old_handler = saved
+    _signal.set_wakeup_fd(old_wakeup)
+    if old_handler is not None:
+        _signal.signal(_signal.SIGINT, old_handler)
+
+
+# --- the public functions
+
+cdef object _coroutine_of(object target, tuple args, str what):
+    """What a task runs for ``target``: a coroutine, a generator, or the
+    iterator of an awaitable; functions are called with ``args`` first."""
+    cdef object obj = target
+    if args or (callable(target) and not yl_is_awaitable(target)):
+        if not callable(target):
+            raise TypeError("%s(): arguments were given but %s is not callable"
+                            % (what, _short_repr(target)))
+        obj = target(*args)
+    if PyCoro_CheckExact(obj) or PyGen_Check(obj):
+        return obj
+    if isinstance(obj, Task):
+        raise TypeError("%s() got a Task, which is already running; await it instead" % what)
+    if yl_is_awaitable(obj):
+        return yl_await_iter(obj)
+    if obj is target:
+        raise TypeError("%s() needs a coroutine, a generator, or a function returning "
+                        "one; got %s" % (what, type(obj).__name__))
+    raise TypeError("%s() needs a coroutine, a generator, or a function returning one; "
+                    "%s returned %s" % (what, _short_repr(target), type(obj).__name__))
+
+
+cdef inline Kernel _running_kernel(str what):
+    if yl_running_kernel == NULL:
+        raise RuntimeError("%s needs a running yieldloop kernel: call it from a task "
+                           "started by yieldloop.run()" % what)
+    return <Kernel>yl_running_kernel
+
+
+def run(main, *args):
+    """Run ``main`` on a new kernel until it finishes and return its result.
+
+    ``main`` is a coroutine, a generator, or a function (async def,
+    generator function) called with ``args``. Its exception propagates. On
+    exit every task still alive is cancelled and waited for, and nothing
+    stays registered. Ctrl-C cancels main and then raises
+    KeyboardInterrupt. Calling run() inside a running kernel is an error.
+
+        async def main(n):
+            await yieldloop.sleep(0.1)
+            return n * 2
+
+        assert yieldloop.run(main, 21) == 42
+    """
+    return Kernel().run(main, *args)
+
+
+def spawn(coro, *args, name=None):
+    """Start a task running ``coro`` and return its Task. The task starts
+    after the current one yields; it runs in a copy of the current context.
+
+    ``coro`` is a coroutine or generator, or a function called with ``args``.
+
+        task = yieldloop.spawn(worker, queue, name="worker-1")
+    """
+    cdef Kernel k = _running_kernel("spawn()")
+    return k._spawn(_coroutine_of(coro, args, "spawn"), name)
+
+
+def current_task():
+    """The Task running now (None outside a task step)."""
+    return _running_kernel("current_task()")._current
+
+
+def stats():
+    """``Kernel.stats()`` of the running kernel."""
+    return _running_kernel("stats()").stats()
+
+
+def time():
+    """Seconds on the kernel's monotonic clock (time.monotonic's clock)."""
+    return yl_monotonic()

@@ -1,0 +1,150 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Traps and the awaitables built on them: sleep, wait_readable, wait_writable.
+
+A trap is a request to the kernel (sleep, wait for an fd, join a task, park
+on a wait list). Every awaitable of the native API is a trap, and a trap is
+usable three ways:
+
+- ``await trap`` and ``yield from trap``: ``__next__`` yields the trap
+  itself to the kernel; the kernel performs it and resumes the task with
+  ``send(None)``, which reaches ``__next__`` again and returns the answer;
+- ``x = yield trap`` (Tornado style): the kernel sees an unused trap,
+  performs it and sends the answer (or throws the error) into the generator.
+
+Traps come from a freelist and are not reusable: awaiting one twice is an
+error, as for a coroutine.
+"""
+cimport cython
+from libc.math cimport isnan
+
+
+@cython.final
+@cython.freelist(64)
+cdef class Trap:
+    """A request to the yieldloop kernel; await it (or yield it) from a task."""
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.state == TS_FRESH:
+            self.state = TS_AWAITING
+            return self
+        if self.state == TS_READY:
+            self.state = TS_DONE
+            if self.exc is not None:
+                exc = self.exc
+                self.exc = None
+                raise exc
+            result = self.result
+            if result is None:
+                raise StopIteration
+            self.result = None
+            raise StopIteration(result)
+        if self.state == TS_DONE:
+            raise RuntimeError("cannot reuse already awaited %s" % self._describe())
+        raise RuntimeError(
+            "%s was resumed before the yieldloop kernel answered it; "
+            "yieldloop awaitables only work in tasks run by yieldloop.run()"
+            % self._describe())
+
+    def send(self, value):
+        """Resume; the value is ignored (the kernel answers through the trap)."""
+        return self.__next__()
+
+    def _describe(self):
+        if self.kind == TRAP_YIELD:
+            return "sleep(0)"
+        if self.kind == TRAP_SLEEP:
+            return "sleep(%r)" % self.delay
+        if self.kind == TRAP_READ:
+            return "wait_readable(%d)" % self.fd
+        if self.kind == TRAP_WRITE:
+            return "wait_writable(%d)" % self.fd
+        if self.kind == TRAP_JOIN:
+            return "join of %r" % (self.arg,)
+        return "park on %r" % (self.arg,)
+
+    def __repr__(self):
+        return "<yieldloop trap %s>" % self._describe()
+
+
+cdef double _seconds(object seconds, str what) except? -1.0:
+    cdef double d
+    try:
+        d = seconds
+    except TypeError:
+        raise TypeError("%s needs a number of seconds, got %s"
+                        % (what, type(seconds).__name__)) from None
+    if isnan(d):
+        raise ValueError("%s got NaN seconds" % what)
+    return d
+
+
+def sleep(seconds):
+    """Suspend the calling task for ``seconds`` (int or float).
+
+    ``sleep(0)`` only lets the other ready tasks run first, like a bare
+    ``yield``. Negative values count as 0, as in asyncio; NaN is a
+    ValueError. Works as ``await sleep(s)``, ``yield from sleep(s)`` and
+    ``yield sleep(s)``.
+
+        async def tick():
+            await yieldloop.sleep(0.5)
+    """
+    cdef double d = _seconds(seconds, "sleep()")
+    cdef Trap t
+    if d <= 0.0:
+        return make_trap(TRAP_YIELD)
+    t = make_trap(TRAP_SLEEP)
+    t.delay = d
+    return t
+
+
+cdef int _fileno(object fileobj, str what) except -1:
+    cdef object fd = fileobj
+    if not isinstance(fileobj, int):
+        try:
+            fd = fileobj.fileno()
+        except AttributeError:
+            raise TypeError("%s needs an fd (int) or an object with fileno(), got %s"
+                            % (what, type(fileobj).__name__)) from None
+        if not isinstance(fd, int):
+            raise TypeError("%s: fileno() returned %s, not int"
+                            % (what, type(fd).__name__))
+    if fd < 0:
+        if fd is fileobj:
+            raise ValueError("%s: invalid file descriptor %d" % (what, fd))
+        raise ValueError("%s: %r is closed (fileno() returned %d)" % (what, fileobj, fd))
+    return fd
+
+
+def wait_readable(fileobj):
+    """Suspend the calling task until ``fileobj`` (an fd or an object with
+    ``fileno()``) is readable.
+
+    Closing the fd while a task waits must go through
+    ``yieldloop.notify_closing()``, which wakes the waiter with an error.
+    Only one task may wait to read a given fd at a time.
+
+        await yieldloop.wait_readable(sock)
+        data = sock.recv(4096)
+    """
+    cdef Trap t = make_trap(TRAP_READ)
+    t.fd = _fileno(fileobj, "wait_readable()")
+    if not isinstance(fileobj, int):
+        t.arg = fileobj
+    return t
+
+
+def wait_writable(fileobj):
+    """Suspend the calling task until ``fileobj`` (an fd or an object with
+    ``fileno()``) is writable. See wait_readable()."""
+    cdef Trap t = make_trap(TRAP_WRITE)
+    t.fd = _fileno(fileobj, "wait_writable()")
+    if not isinstance(fileobj, int):
+        t.arg = fileobj
+    return t

@@ -1,0 +1,27 @@
+# C-API declarations used by the kernel, kept apart from its logic.
+from cpython.object cimport PyObject
+
+cdef extern from "Python.h":
+    ctypedef enum PySendResult:
+        PYGEN_RETURN
+        PYGEN_ERROR
+        PYGEN_NEXT
+    # No exception check: the caller inspects the result and fetches errors.
+    PySendResult PyIter_Send(object iter, object arg, PyObject** presult) noexcept
+
+    object PyContext_CopyCurrent()
+    int PyContext_Enter(object ctx) except -1
+    int PyContext_Exit(object ctx) except -1
+
+    bint PyCoro_CheckExact(object o)
+    bint PyGen_Check(object o)
+    bint PyExceptionInstance_Check(object o)
+    bint PyExceptionClass_Check(object o)
+    int PyErr_CheckSignals() except -1
+
+cdef extern from "compat.h":
+    double yl_monotonic() noexcept nogil
+    PySendResult yl_send(object it, object value, PyObject** out) noexcept
+    bint yl_is_awaitable(object obj) noexcept
+    object yl_await_iter(object obj)
+    bint yl_weakref_is(PyObject* ref, object obj) noexcept

@@ -1,0 +1,100 @@
+/*
+ * Small C helpers for the Cython modules: the monotonic clock, the running
+ * kernel of this thread, and the few C-API calls that differ by version.
+ */
+#ifndef YIELDLOOP_COMPAT_H
+#define YIELDLOOP_COMPAT_H
+
+#include <Python.h>
+#include <time.h>
+
+/* Seconds on the monotonic clock: the same clock as time.monotonic(). */
+static inline double yl_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Take the raised exception (normalized, traceback attached) and clear it.
+   Never NULL: a failure that set no exception becomes a SystemError. */
+static inline PyObject *yl_fetch_exception(void)
+{
+    PyObject *exc;
+#if PY_VERSION_HEX >= 0x030C0000
+    exc = PyErr_GetRaisedException();
+#else
+    PyObject *type, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    if (type != NULL) {
+        PyErr_NormalizeException(&type, &exc, &tb);
+        if (tb != NULL) PyException_SetTraceback(exc, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+#endif
+    if (exc == NULL) {
+        PyErr_SetString(PyExc_SystemError, "iterator failed without setting an exception");
+        return yl_fetch_exception();
+    }
+    return exc;
+}
+
+/* PyIter_Send that leaves the exception object in *out on PYGEN_ERROR, so
+   that every outcome (yielded, returned, raised) is an owned reference. */
+static inline PySendResult yl_send(PyObject *it, PyObject *value, PyObject **out)
+{
+    PySendResult status = PyIter_Send(it, value, out);
+    if (status == PYGEN_ERROR) *out = yl_fetch_exception();
+    return status;
+}
+
+/* True if `await obj` can work: a coroutine, a generator (taken as a
+   generator-based coroutine) or an object with __await__. */
+static inline int yl_is_awaitable(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    return PyCoro_CheckExact(obj) || PyGen_Check(obj)
+        || (tp->tp_as_async != NULL && tp->tp_as_async->am_await != NULL);
+}
+
+/* The iterator that `await obj` drives (new reference), or NULL with an
+   error set. Call only when yl_is_awaitable(obj). */
+static inline PyObject *yl_await_iter(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *it;
+    if (PyCoro_CheckExact(obj) || PyGen_Check(obj)) {
+        Py_INCREF(obj);
+        return obj;
+    }
+    it = tp->tp_as_async->am_await(obj);
+    if (it == NULL) return NULL;
+    if (!PyIter_Check(it) || PyCoro_CheckExact(it)) {
+        PyErr_Format(PyExc_TypeError, "__await__() returned non-iterator of type '%.100s'",
+                     Py_TYPE(it)->tp_name);
+        Py_DECREF(it);
+        return NULL;
+    }
+    return it;
+}
+
+/* True if weak reference `ref` still points at `obj`. */
+static inline int yl_weakref_is(PyObject *ref, PyObject *obj)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *target = NULL;
+    int same;
+    if (PyWeakref_GetRef(ref, &target) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    same = (target == obj);
+    Py_XDECREF(target);
+    return same;
+#else
+    return PyWeakref_GetObject(ref) == obj;
+#endif
+}
+
+#endif

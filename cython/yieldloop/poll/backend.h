@@ -1,0 +1,66 @@
+/*
+ * The OS poll backend: one small interface, one file per OS (epoll.c on
+ * Linux, kqueue.c on macOS and the BSDs), chosen by CMake at build time.
+ *
+ * Plain C with no Python dependency, so each backend can be compile-checked
+ * on its own for other systems (the kqueue one with `zig cc -target ...`).
+ *
+ * The backend only talks to the OS. Which fds are armed, who waits on them
+ * and when to disarm is decided by the Cython Poller above it.
+ */
+#ifndef YIELDLOOP_POLL_BACKEND_H
+#define YIELDLOOP_POLL_BACKEND_H
+
+/* Interest and event bits. YL_ERROR (error or hang-up) wakes both sides. */
+#define YL_READ 1
+#define YL_WRITE 2
+#define YL_ERROR 4
+
+typedef struct {
+    int fd;
+    int flags; /* YL_READ | YL_WRITE | YL_ERROR */
+} yl_event;
+
+typedef struct {
+    int pfd;     /* the epoll or kqueue descriptor */
+    int wake_r;  /* self-pipe read end: registered for reading, drained in wait */
+    int wake_w;  /* self-pipe write end: written by yl_backend_wakeup() */
+    void *os_events; /* buffer of OS event structs, max_events long */
+    int max_events;
+} yl_backend;
+
+/* Name of the backend compiled in: "epoll" or "kqueue". */
+const char *yl_backend_name(void);
+
+/* Open the poll descriptor and the wake-up pipe; 0, or -1 with errno set. */
+int yl_backend_open(yl_backend *b, int max_events);
+
+/* Close everything opened by yl_backend_open; safe to call twice. */
+void yl_backend_close(yl_backend *b);
+
+/*
+ * Change the OS interest of `fd` from `old_mask` to `new_mask` (YL_READ |
+ * YL_WRITE). `old_mask` is the caller's belief; a registration that vanished
+ * (fd closed and reused) or already exists is repaired here. `force`
+ * re-submits bits already in `old_mask`, for when that belief may be stale.
+ * 0, or -1 with errno set.
+ */
+int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int force);
+
+/*
+ * Wait up to `timeout_ms` (-1: no limit) and store at most max_events
+ * events in `out`. Wake-up pipe events are drained and not reported.
+ * Returns the number of events, or -1 with errno set (EINTR included).
+ * Call it without holding the GIL.
+ */
+int yl_backend_wait(yl_backend *b, yl_event *out, int timeout_ms);
+
+/* Make a blocked yl_backend_wait return. Thread- and async-signal-safe. */
+int yl_backend_wakeup(yl_backend *b);
+
+/* Internal to the backends: selfpipe.c drains the pipe, each OS file frees
+   its own event buffer. */
+void yl_selfpipe_drain(int fd);
+void yl_backend_free_events(yl_backend *b);
+
+#endif
