@@ -292,6 +292,7 @@ cdef class Kernel:
         """
         cdef Task m
         if yl_running_kernel != NULL:
+            _discard(main)
             raise RuntimeError(
                 "yieldloop.run() cannot be called while a yieldloop kernel is "
                 "running in this thread; await the coroutine or spawn() it")
@@ -739,6 +740,12 @@ def _restore_signals(saved):
 
 
 # --- the public functions
+
+cdef _discard(object main):
+    """Close a coroutine or generator that will never run (no warning)."""
+    if PyCoro_CheckExact(main) or PyGen_Check(main):
+        main.close()
+
 
 cdef object _coroutine_of(object target, tuple args, str what):
     """What a task runs for ``target``: a coroutine, a generator, or the
