@@ -19,7 +19,8 @@ cdef class Task:
     cdef object _coro            # the iterator the kernel resumes (innermost)
     cdef list _stack             # enclosing iterators while a yielded awaitable runs, or None
     cdef object _context         # contextvars.Context every step runs in
-    cdef object _name
+    cdef object _name            # None until asked for or set: "Task-<_id>"
+    cdef unsigned long long _id
     cdef unsigned char _state
     cdef bint _must_cancel       # cancel() came while not blocked: throw at next step
     cdef bint _retrieved         # outcome seen by a joiner, result() or exception()
@@ -37,6 +38,7 @@ cdef class Task:
     cdef PyObject* _next
 
     cdef int _fill(self, Trap trap) except -1
+    cdef str _get_name(self)
 
 
 @cython.final

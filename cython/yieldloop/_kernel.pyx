@@ -150,10 +150,16 @@ cdef class Task:
     def __init__(self, *args, **kwargs):
         raise TypeError("Task objects are made by yieldloop.spawn()")
 
+    cdef str _get_name(self):
+        # Formatted on demand: most tasks are never asked for their name.
+        if self._name is None:
+            self._name = "Task-%d" % self._id
+        return self._name
+
     @property
     def name(self):
         """The task's name (``"Task-N"`` unless given to spawn())."""
-        return self._name
+        return self._get_name()
 
     @name.setter
     def name(self, value):
@@ -161,7 +167,7 @@ cdef class Task:
 
     def get_name(self):
         """The task's name (as asyncio.Task.get_name)."""
-        return self._name
+        return self._get_name()
 
     def set_name(self, value):
         """Rename the task (as asyncio.Task.set_name)."""
@@ -256,7 +262,7 @@ cdef class Task:
             info = "failed exception=%s" % _short_repr(self._exception)
         else:
             info = "cancelled"
-        return "<Task %r %s>" % (self._name, info)
+        return "<Task %r %s>" % (self._get_name(), info)
 
     def __del__(self):
         # An exception nobody joined or asked for is reported, never lost.
@@ -360,7 +366,9 @@ cdef class Kernel:
         t._coro = coro
         t._context = PyContext_CopyCurrent()
         self.spawned += 1
-        t._name = ("Task-%d" % self.spawned) if name is None else str(name)
+        t._id = self.spawned
+        if name is not None:
+            t._name = str(name)
         Py_INCREF(t)                 # the kernel's reference, until _finish
         t._prev = self._live_tail
         if self._live_tail != NULL:
@@ -494,7 +502,7 @@ cdef class Kernel:
             trap.state = TS_BARE
         elif trap.state != TS_AWAITING:
             t._throw = RuntimeError("task %r yielded %r, which was already awaited"
-                                    % (t._name, trap))
+                                    % (t._get_name(), trap))
             self._ready.push(t)
             return 0
         if t._must_cancel:
@@ -513,8 +521,8 @@ cdef class Kernel:
             if other is not None:
                 return self._fail_trap(t, trap, BusyResourceError(
                     "task %r cannot wait for fd %d to become %s: task %r is already waiting"
-                    % (t._name, trap.fd, "readable" if side == YL_READ else "writable",
-                       (<Task>(<Trap>other).task)._name)))
+                    % (t._get_name(), trap.fd, "readable" if side == YL_READ else "writable",
+                       (<Task>(<Trap>other).task)._get_name())))
             try:
                 self._poller.watch(trap.fd, side, trap, trap.arg)
             except Exception as e:
@@ -523,10 +531,10 @@ cdef class Kernel:
             target = trap.arg
             if target is t:
                 return self._fail_trap(t, trap, RuntimeError(
-                    "task %r cannot join itself (it would wait forever)" % t._name))
+                    "task %r cannot join itself (it would wait forever)" % t._get_name()))
             if target._kernel is not self:
                 return self._fail_trap(t, trap, RuntimeError(
-                    "task %r belongs to another kernel" % target._name))
+                    "task %r belongs to another kernel" % target._get_name()))
             if target._state != TASK_PENDING:
                 target._retrieved = True
                 if target._state == TASK_DONE:
@@ -548,16 +556,16 @@ cdef class Kernel:
             exc = TypeError(
                 "task %r awaits %s, an asyncio future: the yieldloop kernel cannot "
                 "wait on asyncio objects; run asyncio code on yieldloop.Loop"
-                % (t._name, _short_repr(value)))
+                % (t._get_name(), _short_repr(value)))
         elif not yl_is_awaitable(value):
             exc = TypeError(
                 "task %r yielded %s (type %s), which yieldloop cannot wait on: a task "
                 "may yield None (let other tasks run), a yieldloop awaitable such as "
                 "sleep(), or an awaitable (coroutine, Task, object with __await__)"
-                % (t._name, _short_repr(value), type(value).__name__))
+                % (t._get_name(), _short_repr(value), type(value).__name__))
         elif t._stack is not None and len(t._stack) >= MAX_AWAIT_DEPTH:
             exc = RecursionError("task %r nests more than %d yielded awaitables"
-                                 % (t._name, MAX_AWAIT_DEPTH))
+                                 % (t._get_name(), MAX_AWAIT_DEPTH))
         else:
             try:
                 it = yl_await_iter(value)
@@ -806,6 +814,7 @@ def spawn(coro, *args, name=None):
     return k._spawn(_coroutine_of(coro, args, "spawn"), name)
 
 
+@cython.binding(False)
 def current_task():
     """The Task running now (None outside a task step)."""
     return _running_kernel("current_task()")._current
@@ -816,6 +825,7 @@ def stats():
     return _running_kernel("stats()").stats()
 
 
+@cython.binding(False)
 def time():
     """Seconds on the kernel's monotonic clock (time.monotonic's clock)."""
     return yl_monotonic()

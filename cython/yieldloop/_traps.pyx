@@ -16,6 +16,12 @@ error, as for a coroutine.
 """
 cimport cython
 from libc.math cimport isnan
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.exc cimport PyErr_Occurred
+from cpython.long cimport PyLong_AsDouble
+from yieldloop.includes.capi cimport (
+    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext)
 
 
 @cython.final
@@ -29,31 +35,22 @@ cdef class Trap:
     def __iter__(self):
         return self
 
+    # The type's tp_iternext is _trap_next itself (installed below); these
+    # are the same step for Python callers.
+
     def __next__(self):
-        if self.state == TS_FRESH:
-            self.state = TS_AWAITING
-            return self
-        if self.state == TS_READY:
-            self.state = TS_DONE
-            if self.exc is not None:
-                exc = self.exc
-                self.exc = None
-                raise exc
-            result = self.result
-            if result is None:
-                raise StopIteration
-            self.result = None
-            raise StopIteration(result)
-        if self.state == TS_DONE:
-            raise RuntimeError("cannot reuse already awaited %s" % self._describe())
-        raise RuntimeError(
-            "%s was resumed before the yieldloop kernel answered it; "
-            "yieldloop awaitables only work in tasks run by yieldloop.run()"
-            % self._describe())
+        """Yield the trap once; once the kernel answered, return the answer."""
+        cdef PyObject* r = _trap_next(<PyObject*>self)
+        if r == NULL and not PyErr_Occurred():
+            raise StopIteration
+        return yl_result(r)
 
     def send(self, value):
         """Resume; the value is ignored (the kernel answers through the trap)."""
-        return self.__next__()
+        cdef PyObject* r = _trap_next(<PyObject*>self)
+        if r == NULL and not PyErr_Occurred():
+            raise StopIteration
+        return yl_result(r)
 
     def _describe(self):
         if self.kind == TRAP_YIELD:
@@ -72,8 +69,41 @@ cdef class Trap:
         return "<yieldloop trap %s>" % self._describe()
 
 
+cdef PyObject* _trap_next(PyObject* o) noexcept:
+    """The trap's tp_iternext, in C: ending with a value must not cost a
+    traceback entry, which a Cython ``raise StopIteration(v)`` would add."""
+    cdef Trap t = <Trap>o
+    cdef object value
+    if t.state == TS_FRESH:
+        t.state = TS_AWAITING
+        Py_INCREF(t)
+        return o
+    if t.state == TS_READY:
+        t.state = TS_DONE
+        if t.exc is not None:
+            value, t.exc = t.exc, None
+            return yl_raise(value)
+        value, t.result = t.result, None
+        return yl_stop_iteration(value)
+    return yl_raise(_misuse(t))
+
+
+cdef object _misuse(Trap t):
+    if t.state == TS_DONE:
+        return RuntimeError("cannot reuse already awaited %s" % t._describe())
+    return RuntimeError(
+        "%s was resumed before the yieldloop kernel answered it; yieldloop "
+        "awaitables only work in tasks run by yieldloop.run()" % t._describe())
+
+
+yl_set_iternext(Trap, _trap_next)
+
+
 cdef double _seconds(object seconds, str what) except? -1.0:
     cdef double d
+    if type(seconds) is int:
+        # An int would go through int.__float__ and a temporary float.
+        return PyLong_AsDouble(seconds)
     try:
         d = seconds
     except TypeError:
@@ -84,6 +114,7 @@ cdef double _seconds(object seconds, str what) except? -1.0:
     return d
 
 
+@cython.binding(False)      # a METH_O builtin: the cheapest call there is
 def sleep(seconds):
     """Suspend the calling task for ``seconds`` (int or float).
 
@@ -122,6 +153,7 @@ cdef int _fileno(object fileobj, str what) except -1:
     return fd
 
 
+@cython.binding(False)
 def wait_readable(fileobj):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is readable.
@@ -140,6 +172,7 @@ def wait_readable(fileobj):
     return t
 
 
+@cython.binding(False)
 def wait_writable(fileobj):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is writable. See wait_readable()."""

@@ -25,3 +25,8 @@ cdef extern from "compat.h":
     bint yl_is_awaitable(object obj) noexcept
     object yl_await_iter(object obj)
     bint yl_weakref_is(PyObject* ref, object obj) noexcept
+    PyObject* yl_stop_iteration(object value) noexcept
+    PyObject* yl_raise(object exc) noexcept
+    object yl_result(PyObject* r)
+    ctypedef PyObject* (*iternextfunc)(PyObject*) noexcept
+    void yl_set_iternext(object tp, iternextfunc fn) noexcept

@@ -97,4 +97,40 @@ static inline int yl_weakref_is(PyObject *ref, PyObject *obj)
 #endif
 }
 
+/* End an iterator with `value` as its result, as a generator's return does
+   (StopIteration(value); a tuple or exception value is wrapped, not unpacked).
+   Always returns NULL, for `return yl_stop_iteration(v);` in tp_iternext. */
+static inline PyObject *yl_stop_iteration(PyObject *value)
+{
+    PyObject *e;
+    if (value == Py_None) return NULL; /* no exception at all: plain exhaustion */
+    if (!PyTuple_Check(value) && !PyExceptionInstance_Check(value)) {
+        PyErr_SetObject(PyExc_StopIteration, value);
+        return NULL;
+    }
+    e = PyObject_CallOneArg(PyExc_StopIteration, value);
+    if (e != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, e);
+        Py_DECREF(e);
+    }
+    return NULL;
+}
+
+/* Raise exception instance `exc`; returns NULL. */
+static inline PyObject *yl_raise(PyObject *exc)
+{
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    return NULL;
+}
+
+/* Hand a result of a C-level call back to Cython: NULL means the error set. */
+static inline PyObject *yl_result(PyObject *r) { return r; }
+
+/* Install a C tp_iternext on a type after it is ready. */
+static inline void yl_set_iternext(PyObject *tp, iternextfunc fn)
+{
+    ((PyTypeObject *)tp)->tp_iternext = fn;
+    PyType_Modified((PyTypeObject *)tp);
+}
+
 #endif

@@ -1,0 +1,33 @@
+"""Run one workload on one runtime in this process; print the figure as JSON.
+
+    python -m <package>.worker WORKLOAD RUNTIME PARAMS_JSON
+
+A warm-up run at a tenth of the size comes first (imports, caches, the
+allocator), then the measured run.
+"""
+
+import gc
+import importlib
+import json
+import sys
+
+
+def measure(workload, runtime, params):
+    """The workload's figure for one measured run (after a warm-up)."""
+    mod = importlib.import_module(f"{__package__}.{workload}")
+    fn = getattr(mod, runtime)
+    if getattr(mod, "WARMUP", True):
+        fn(**{k: max(1, v // 10) if isinstance(v, int) else v for k, v in params.items()})
+    gc.collect()
+    result = fn(**params)
+    ops = getattr(mod, "ops", None)
+    return result * 1e9 / ops(**params) if ops else result
+
+
+def main(argv):
+    workload, runtime, params = argv[0], argv[1], json.loads(argv[2])
+    print(json.dumps({"value": measure(workload, runtime, params)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
