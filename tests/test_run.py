@@ -343,3 +343,30 @@ class _no_unawaited_warnings:
 
         gc.collect()
         return self._ctx.__exit__(*exc)
+
+
+def test_second_ctrl_c_during_cleanup_stops_run_and_orphans_are_marked_done(kernel):
+    stubborn = []
+
+    async def refuses_to_die():
+        while True:
+            try:
+                await yl.sleep(30)
+            except yl.CancelledError:
+                # Cleanup is waiting for us: press Ctrl-C again, while the
+                # kernel is blocked in the poller.
+                threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    async def main():
+        stubborn.append(yl.spawn(refuses_to_die))
+        await yl.sleep(0)
+        os.kill(os.getpid(), signal.SIGINT)
+        await yl.sleep(30)
+
+    with pytest.raises(KeyboardInterrupt):
+        kernel.run(main)
+    t = stubborn[0]
+    assert t.done() and t.cancelled() and t.cancel() is False
+    assert kernel.stats()["tasks"] == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    t.get_coro().close()

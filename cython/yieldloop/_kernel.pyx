@@ -214,6 +214,8 @@ cdef class Task:
         its current wait, or at its next one if it is ready or running. A
         task blocked on a timer, an fd or a join is unregistered from it.
         Returns False if the task is already done (nothing happens)."""
+        if self._state != TASK_PENDING:
+            return False
         return self._kernel._cancel(self, msg)
 
     def cancelling(self):
@@ -250,7 +252,7 @@ cdef class Task:
 
     def __repr__(self):
         if self._state == TASK_PENDING:
-            if self._kernel is not None and self._kernel._current is self:
+            if self._kernel._current is self:
                 info = "running"
             elif self._trap is not None:
                 info = "waiting on %s" % self._trap._describe()
@@ -328,6 +330,7 @@ cdef class Kernel:
             _restore_signals(saved_signals)
             yl_running_kernel = NULL
             self._running = False
+            self._main = None
             self._release()
         if self._abort is not None:
             exc, self._abort = self._abort, None
@@ -529,17 +532,17 @@ cdef class Kernel:
                 return self._fail_trap(t, trap, e)
         elif kind == TRAP_JOIN:
             target = trap.arg
+            if target._state != TASK_PENDING:
+                target._retrieved = True
+                if target._state == TASK_DONE:
+                    return self._answer(t, trap, target._result, None)
+                return self._answer(t, trap, None, target._exception)
             if target is t:
                 return self._fail_trap(t, trap, RuntimeError(
                     "task %r cannot join itself (it would wait forever)" % t._get_name()))
             if target._kernel is not self:
                 return self._fail_trap(t, trap, RuntimeError(
                     "task %r belongs to another kernel" % target._get_name()))
-            if target._state != TASK_PENDING:
-                target._retrieved = True
-                if target._state == TASK_DONE:
-                    return self._answer(t, trap, target._result, None)
-                return self._answer(t, trap, None, target._exception)
             if target._joiners is None:
                 target._joiners = []
             target._joiners.append(trap)
@@ -640,6 +643,7 @@ cdef class Kernel:
                 if self._abort is None:
                     self._abort = exc
         t._stack = None
+        t._kernel = None             # a finished task does not keep its kernel alive
         joiners = t._joiners
         t._joiners = None
         if joiners:
@@ -713,6 +717,11 @@ cdef class Kernel:
             t = <Task>p
             self._live_head = t._next
             t._prev = t._next = NULL
+            t._state = TASK_CANCELLED
+            t._retrieved = True
+            t._exception = _new_cancelled_error("the kernel stopped before this task finished")
+            t._kernel = None
+            t._trap = None
             self.live_tasks -= 1
             Py_DECREF(t)
         self._live_tail = NULL
