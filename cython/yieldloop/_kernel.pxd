@@ -5,6 +5,7 @@ from yieldloop._readyqueue cimport ReadyQueue
 from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller
 from yieldloop._traps cimport Trap
+from yieldloop._handles cimport Handle
 
 cdef enum TaskState:
     TASK_PENDING = 0     # not finished: ready, running or blocked on a trap
@@ -32,6 +33,7 @@ cdef class Task:
     cdef object _send            # value for the next resume
     cdef object _throw           # exception for the next resume, or None
     cdef list _joiners           # JOIN traps of tasks waiting for this one, or None
+    cdef list _callbacks         # done-callbacks [(fn, context)], or None
     # Intrusive list of the kernel's live tasks; the kernel owns one
     # reference to each live task, so these links are borrowed.
     cdef PyObject* _prev
@@ -57,6 +59,9 @@ cdef class Kernel:
     cdef object _abort               # BaseException that stops the kernel (KeyboardInterrupt, ...)
     cdef bint _sigint_pending        # set by the SIGINT handler, acted on by the loop
     cdef int _interrupts             # Ctrl-C presses seen in this run
+    cdef object _inbox               # deque of Handles from other threads (made on first use)
+    cdef bint _inbox_pending         # set by other threads after appending to _inbox
+    cdef object _executor            # to_thread()'s pool (made on first use)
 
     cdef Task _spawn(self, object coro, object name)
     cdef int _run_once(self) except -1
@@ -67,9 +72,25 @@ cdef class Kernel:
     cdef int _await_other(self, Task t, object value) except -1
     cdef int _answer(self, Task t, Trap trap, object result, object exc) except -1
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1
+    cdef int _deliver_ready(self, Task t, Trap trap) except -1
     cdef int _unblock(self, Trap trap) except -1
     cdef int _finish(self, Task t, object result, object exc) except -1
     cdef bint _cancel(self, Task t, object msg) except -1
     cdef int _interrupt(self) except -1
     cdef int _cancel_all(self) except -1
     cdef int _release(self) except -1
+    cdef int _run_handle(self, Handle h) except -1
+    cdef int _drain_inbox(self) except -1
+    cdef Handle _call_soon(self, object fn, tuple args, object context)
+    cdef Handle _call_at(self, double when, object fn, tuple args, object context)
+    cdef object _get_executor(self)
+
+
+# For the primitives built on the kernel (sync, queues, structured, threads).
+cdef Kernel running_kernel()
+cdef Kernel need_kernel(str what)
+cdef int wake(Trap trap, object value, object exc) except -1
+cdef int discard(Trap trap) except -1
+cdef bint is_cancelled_error(object exc) except -1
+cdef object new_cancelled_error(object msg)
+cdef Task spawn_task(Kernel k, object coro, object name)

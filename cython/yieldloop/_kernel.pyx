@@ -35,8 +35,9 @@ from yieldloop._readyqueue cimport ReadyQueue, _steal
 from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
 from yieldloop._traps cimport (
-    Trap, make_trap, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE, TRAP_JOIN,
-    TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
+    Trap, make_trap, trap_done, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE,
+    TRAP_JOIN, TRAP_PARK, TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
+from yieldloop._handles cimport Handle, new_handle
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
@@ -87,6 +88,16 @@ cdef bint _is_cancelled_error(object exc) except -1:
     return isinstance(exc, _CancelledError)
 
 
+cdef object new_cancelled_error(object msg):
+    """A CancelledError(msg) (asyncio's class, imported on first use)."""
+    return _new_cancelled_error(msg)
+
+
+cdef bint is_cancelled_error(object exc) except -1:
+    """isinstance(exc, CancelledError), without importing asyncio."""
+    return _is_cancelled_error(exc)
+
+
 cdef object _invalid_state(str message):
     from asyncio import InvalidStateError
     return InvalidStateError(message)
@@ -126,6 +137,35 @@ cdef str _short_repr(object value):
     except BaseException:
         r = "<%s object>" % type(value).__name__
     return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _report_callback_error(Handle h, exc):
+    import logging
+    logging.getLogger("yieldloop").error("Exception in callback %r", h, exc_info=exc)
+
+
+def _copy_outcome(fut):
+    """A done-callback copying a task's outcome into a concurrent Future."""
+    def copy(Task task):
+        if fut.cancelled():
+            return
+        if task._state == TASK_DONE:
+            fut.set_result(task._result)
+        else:
+            task._retrieved = True
+            fut.set_exception(task._exception)
+    return copy
+
+
+def _cancel_from_future(Kernel kernel, Task task):
+    """A concurrent Future's done-callback: its cancel() cancels the task."""
+    def cancel(fut):
+        if fut.cancelled():
+            try:
+                kernel.call_soon_threadsafe(task.cancel)
+            except RuntimeError:
+                pass            # the kernel has stopped: the task is gone too
+    return cancel
 
 
 def _report_unretrieved(Task task):
@@ -230,6 +270,28 @@ cdef class Task:
                 self._must_cancel = False
         return self._num_cancels
 
+    def add_done_callback(self, fn, *, context=None):
+        """Call ``fn(task)`` soon after the task finishes (at once if it has),
+        in ``context`` (default: a copy of the current one)."""
+        if context is None:
+            context = PyContext_CopyCurrent()
+        if self._state != TASK_PENDING:
+            need_kernel("add_done_callback() on a finished task")._call_soon(
+                fn, (self,), context)
+            return
+        if self._callbacks is None:
+            self._callbacks = []
+        self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn):
+        """Remove every registration of ``fn``; return how many there were."""
+        if not self._callbacks:
+            return 0
+        kept = [(f, c) for f, c in self._callbacks if f != fn]
+        removed = len(self._callbacks) - len(kept)
+        self._callbacks = kept
+        return removed
+
     cdef int _fill(self, Trap trap) except -1:
         """Put this finished task's outcome into ``trap`` (ready to return)."""
         self._retrieved = True
@@ -326,6 +388,9 @@ cdef class Kernel:
             while self.live_tasks:
                 self._cancel_all()
                 self._run_once()
+            if self._executor is not None:
+                # As asyncio.run: wait for to_thread() calls still running.
+                self._executor.shutdown(wait=True)
         finally:
             _restore_signals(saved_signals)
             yl_running_kernel = NULL
@@ -355,6 +420,64 @@ cdef class Kernel:
     def running(self):
         """True while run() is executing."""
         return self._running
+
+    def call_soon(self, fn, *args, context=None):
+        """Call ``fn(*args)`` from the loop soon (after the tasks now ready);
+        return a Handle that can cancel it."""
+        return self._call_soon(fn, args, context)
+
+    def call_later(self, delay, fn, *args, context=None):
+        """Call ``fn(*args)`` after ``delay`` seconds; return a Handle."""
+        return self._call_at(yl_monotonic() + float(delay), fn, args, context)
+
+    def call_at(self, when, fn, *args, context=None):
+        """Call ``fn(*args)`` at ``when`` on the kernel's clock (time());
+        return a Handle."""
+        return self._call_at(float(when), fn, args, context)
+
+    def call_soon_threadsafe(self, fn, *args, context=None):
+        """Like call_soon(), from any thread: wakes the kernel if it waits.
+
+        This is how other threads hand work to a running kernel:
+
+            kernel = yieldloop.current_kernel()      # in the kernel's thread
+            ...
+            kernel.call_soon_threadsafe(event.set)   # in another thread
+        """
+        cdef Handle h
+        if not self._running:
+            raise RuntimeError("the kernel is not running")
+        h = new_handle(fn, args, context)
+        if self._inbox is None:
+            from collections import deque
+            self._inbox = deque()
+        self._inbox.append(h)        # deque.append is atomic
+        self._inbox_pending = True
+        self._poller.wakeup()
+        return h
+
+    def run_coroutine_threadsafe(self, coro):
+        """From another thread: run ``coro`` as a task of this kernel and
+        return a concurrent.futures.Future for its outcome (cancelling the
+        future cancels the task)."""
+        import concurrent.futures
+        fut = concurrent.futures.Future()
+        kernel = self
+
+        def start():
+            if not fut.set_running_or_notify_cancel():
+                _discard(coro)
+                return
+            try:
+                task = kernel._spawn(_coroutine_of(coro, (), "run_coroutine_threadsafe"), None)
+            except BaseException as e:
+                fut.set_exception(e)
+                return
+            task.add_done_callback(_copy_outcome(fut))
+            fut.add_done_callback(_cancel_from_future(kernel, task))
+
+        self.call_soon_threadsafe(start)
+        return fut
 
     def _on_sigint(self, signum, frame):
         # First Ctrl-C: cancel main at the next loop iteration. Second one
@@ -386,11 +509,12 @@ cdef class Kernel:
     cdef int _run_once(self) except -1:
         cdef double deadline, timeout, now
         cdef Py_ssize_t n
-        cdef object due
+        cdef object due, item
         cdef Trap trap
-        cdef Task t
         if self._sigint_pending:
             self._interrupt()
+        if self._inbox_pending:
+            self._drain_inbox()
         if self._ready.count():
             if self._poller.nwaiters:
                 self._poll(0.0)
@@ -411,14 +535,61 @@ cdef class Kernel:
                 due = self._timers.pop_due(now)
                 if due is None:
                     break
-                trap = <Trap>due
-                self._answer(<Task>trap.task, trap, None, None)
+                if type(due) is Trap:
+                    trap = <Trap>due
+                    self._answer(<Task>trap.task, trap, None, None)
+                else:
+                    (<Handle>due).heap = None
+                    self._ready.push(due)
         n = self._ready.count()
         while n > 0:
             n -= 1
-            t = <Task>self._ready.pop()
-            self._step(t)
+            item = self._ready.pop()
+            if type(item) is Task:
+                self._step(<Task>item)
+            else:
+                self._run_handle(<Handle>item)
         return 0
+
+    cdef int _run_handle(self, Handle h) except -1:
+        if h.cancelled_:
+            return 0
+        try:
+            h.run()
+        except BaseException as e:
+            if not isinstance(e, Exception):
+                if self._abort is None:
+                    self._abort = e     # KeyboardInterrupt, SystemExit: stop
+            else:
+                _report_callback_error(h, e)
+        h.fn = None
+        h.args = None
+        return 0
+
+    cdef int _drain_inbox(self) except -1:
+        """Move what other threads handed over into the ready queue."""
+        self._inbox_pending = False
+        while self._inbox:
+            self._ready.push(self._inbox.popleft())
+        return 0
+
+    cdef Handle _call_soon(self, object fn, tuple args, object context):
+        cdef Handle h = new_handle(fn, args, context)
+        self._ready.push(h)
+        return h
+
+    cdef Handle _call_at(self, double when, object fn, tuple args, object context):
+        cdef Handle h = new_handle(fn, args, context)
+        h.timer.when = when
+        self._timers.push(h, &h.timer)
+        h.heap = self._timers
+        return h
+
+    cdef object _get_executor(self):
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._executor = ThreadPoolExecutor(thread_name_prefix="yieldloop")
+        return self._executor
 
     cdef int _poll(self, double timeout) except -1:
         cdef int i, n, fd, flags
@@ -502,15 +673,24 @@ cdef class Kernel:
         cdef int side
         cdef Task target
         if trap.state == TS_FRESH:
+            if kind == TRAP_PARK:
+                # Parked from a primitive's own code, never yielded bare.
+                return self._fail_trap(t, trap, RuntimeError(
+                    "a PARK trap must be awaited, not yielded"))
             trap.state = TS_BARE
+        elif trap.state == TS_READY:
+            # An already answered awaitable, yielded bare: answer at once.
+            return self._deliver_ready(t, trap)
         elif trap.state != TS_AWAITING:
             t._throw = RuntimeError("task %r yielded %r, which was already awaited"
                                     % (t._get_name(), trap))
             self._ready.push(t)
             return 0
         if t._must_cancel:
-            # cancel() came while the task ran: the wait does not start.
+            # cancel() came while the task ran: the wait does not start
+            # (a parked trap counts as cancelled, as a cancelled future).
             trap.state = TS_DONE
+            trap.cancelled = True
             self._ready.push(t)
             return 0
         if kind == TRAP_YIELD:
@@ -546,6 +726,8 @@ cdef class Kernel:
             if target._joiners is None:
                 target._joiners = []
             target._joiners.append(trap)
+        elif kind == TRAP_PARK:
+            pass                     # woken by wake() (a primitive, a thread)
         else:
             return self._fail_trap(t, trap, RuntimeError("unknown trap %r" % trap))
         trap.task = t
@@ -605,6 +787,17 @@ cdef class Kernel:
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1:
         return self._answer(t, trap, None, exc)
 
+    cdef int _deliver_ready(self, Task t, Trap trap) except -1:
+        """``x = yield trap`` of a trap answered before it was yielded."""
+        trap.state = TS_DONE
+        if trap.exc is None:
+            t._send = trap.result
+        else:
+            t._throw = trap.exc
+        trap.result = trap.exc = None
+        self._ready.push(t)
+        return 0
+
     cdef int _unblock(self, Trap trap) except -1:
         """Remove ``trap`` from whatever holds it (timer heap, poller, joiners)."""
         cdef int kind = trap.kind
@@ -616,6 +809,10 @@ cdef class Kernel:
             self._poller.unwatch(trap.fd, YL_WRITE)
         elif kind == TRAP_JOIN:
             (<Task>trap.arg)._joiners.remove(trap)
+        elif kind == TRAP_PARK:
+            # As a cancelled future: the primitive that parked the task sees
+            # it when the task resumes, and takes the trap off its list.
+            trap.cancelled = True
         return 0
 
     cdef int _finish(self, Task t, object result, object exc) except -1:
@@ -653,6 +850,10 @@ cdef class Kernel:
                     self._answer(<Task>j.task, j, t._result, None)
                 else:
                     self._answer(<Task>j.task, j, None, t._exception)
+        if t._callbacks:
+            for fn, context in t._callbacks:
+                self._call_soon(fn, (t,), context)
+            t._callbacks = None
         prev = t._prev
         nxt = t._next
         if prev != NULL:
@@ -726,6 +927,10 @@ cdef class Kernel:
             Py_DECREF(t)
         self._live_tail = NULL
         self._current = None
+        self._executor = None
+        if self._inbox is not None:
+            self._inbox.clear()
+        self._inbox_pending = False
         return 0
 
 
@@ -793,6 +998,49 @@ cdef inline Kernel _running_kernel(str what):
     return <Kernel>yl_running_kernel
 
 
+cdef Kernel running_kernel():
+    """The kernel running in this thread, or None."""
+    return <Kernel>yl_running_kernel if yl_running_kernel != NULL else None
+
+
+cdef Kernel need_kernel(str what):
+    """The kernel running in this thread; RuntimeError naming ``what`` if none."""
+    return _running_kernel(what)
+
+
+cdef Task spawn_task(Kernel k, object coro, object name):
+    """spawn() for the primitives: ``coro`` may be any awaitable."""
+    return k._spawn(_coroutine_of(coro, (), "spawn"), name)
+
+
+cdef int wake(Trap trap, object value, object exc) except -1:
+    """Answer a PARK trap with ``value`` or ``exc``, as Future.set_result /
+    set_exception; nothing happens if it is already done."""
+    cdef Task t
+    if trap_done(trap):
+        return 0
+    if trap.task is None:
+        # Not yet awaited: it returns at once when it is.
+        trap.result = value
+        trap.exc = exc
+        trap.state = TS_READY
+        return 0
+    t = <Task>trap.task
+    return t._kernel._answer(t, trap, value, exc)
+
+
+cdef int discard(Trap trap) except -1:
+    """As Future.cancel() on a PARK trap nobody will wait on any more."""
+    if trap_done(trap):
+        return 0
+    if trap.task is not None:
+        (<Task>trap.task)._trap = None
+        trap.task = None
+    trap.cancelled = True
+    trap.state = TS_DONE
+    return 0
+
+
 def run(main, *args):
     """Run ``main`` on a new kernel until it finishes and return its result.
 
@@ -827,6 +1075,12 @@ def spawn(coro, *args, name=None):
 def current_task():
     """The Task running now (None outside a task step)."""
     return _running_kernel("current_task()")._current
+
+
+def current_kernel():
+    """The Kernel running in this thread: hand it to other threads so they
+    can call its call_soon_threadsafe() / run_coroutine_threadsafe()."""
+    return _running_kernel("current_kernel()")
 
 
 def stats():

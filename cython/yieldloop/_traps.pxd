@@ -1,6 +1,7 @@
 # Traps: the only door into the kernel. Every awaitable of the native API
 # is one of these requests; the kernel performs it and answers.
 cimport cython
+from cpython.object cimport PyObject
 from yieldloop._timerheap cimport TimerSlot
 
 cdef enum TrapKind:
@@ -9,7 +10,7 @@ cdef enum TrapKind:
     TRAP_READ        # wait until `fd` is readable
     TRAP_WRITE       # wait until `fd` is writable
     TRAP_JOIN        # wait until the task in `arg` finishes
-    TRAP_PARK        # wait on the wait list in `arg` until woken
+    TRAP_PARK        # wait until woken by wake() (sync primitives, threads)
 
 cdef enum TrapState:
     TS_FRESH = 0     # made, not yet handed to the kernel
@@ -30,9 +31,29 @@ cdef class Trap:
     cdef object arg          # READ/WRITE: owner of fd; JOIN: target Task; PARK: wait list
     cdef object result
     cdef object exc
+    # PARK traps behave like asyncio futures for the primitives built on
+    # them: pending (FRESH/AWAITING), done (READY/DONE), and cancelled.
+    cdef bint cancelled
+    # Links of the WaitList holding this trap (borrowed; the list owns the trap).
+    cdef PyObject* wl_owner
+    cdef PyObject* wl_prev
+    cdef PyObject* wl_next
 
 
 cdef inline Trap make_trap(int kind):
     cdef Trap t = Trap.__new__(Trap)
     t.kind = kind
+    return t
+
+
+cdef inline bint trap_done(Trap t) noexcept:
+    """As Future.done(): answered, or cancelled."""
+    return t.state >= TS_READY
+
+
+cdef inline Trap ready_trap(object result):
+    """An awaitable that is already answered: awaiting it does not suspend."""
+    cdef Trap t = make_trap(TRAP_YIELD)
+    t.result = result
+    t.state = TS_READY
     return t

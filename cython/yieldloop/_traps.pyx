@@ -63,6 +63,8 @@ cdef class Trap:
             return "wait_writable(%d)" % self.fd
         if self.kind == TRAP_JOIN:
             return "join of %r" % (self.arg,)
+        if self.arg is None:
+            return "park"
         return "park on %r" % (self.arg,)
 
     def __repr__(self):

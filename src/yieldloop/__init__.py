@@ -18,27 +18,51 @@ generators that ``yield``, Tornado-style ``x = yield awaitable`` generators,
 
 from ._coroutine import coroutine
 from ._errors import BusyResourceError
-from ._kernel import Kernel, Task, current_task, run, spawn, stats, time
+from ._kernel import Kernel, Task, current_kernel, current_task, run, spawn, stats, time
 from ._poller import BACKEND as POLL_BACKEND
+from ._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
+from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
+from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
+from ._threads import to_thread
 from ._traps import sleep, wait_readable, wait_writable
 
 __version__ = "0.1.0"
 
 __all__ = [
     "POLL_BACKEND",
+    "BoundedSemaphore",
     "BusyResourceError",
     "CancelledError",
+    "Condition",
+    "Event",
     "InvalidStateError",
     "Kernel",
+    "LifoQueue",
+    "Lock",
+    "PriorityQueue",
+    "Queue",
+    "QueueEmpty",
+    "QueueFull",
+    "QueueShutDown",
+    "Semaphore",
     "Task",
+    "TaskGroup",
+    "Timeout",
     "__version__",
     "coroutine",
+    "current_kernel",
     "current_task",
+    "gather",
     "run",
+    "shield",
     "sleep",
     "spawn",
     "stats",
     "time",
+    "timeout",
+    "timeout_at",
+    "to_thread",
+    "wait_for",
     "wait_readable",
     "wait_writable",
 ]

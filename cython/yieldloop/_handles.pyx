@@ -1,0 +1,64 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Callback handles: a function with its arguments, to be called soon or at
+a deadline by the kernel (done-callbacks, timeouts, calls from threads).
+
+A handle embeds its TimerSlot, so the same freelisted object serves the
+ready queue and the timer heap; cancel() flags it and, if it sits in a heap,
+tells the heap in O(1).
+"""
+cimport cython
+from yieldloop._timerheap cimport TIMER_SCHEDULED
+from yieldloop.includes.capi cimport PyContext_Enter, PyContext_Exit
+
+
+@cython.final
+@cython.freelist(256)
+cdef class Handle:
+    """A scheduled call; ``cancel()`` it to stop it from running."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("Handle objects are made by the kernel's call_soon/call_later")
+
+    cdef int run(self) except -1:
+        if self.context is None:
+            self.fn(*self.args)
+            return 0
+        PyContext_Enter(self.context)
+        try:
+            self.fn(*self.args)
+        finally:
+            PyContext_Exit(self.context)
+        return 0
+
+    def cancel(self):
+        """Do not run the callback (no effect once it has run)."""
+        if self.cancelled_:
+            return
+        self.cancelled_ = True
+        if self.heap is not None and self.timer.state == TIMER_SCHEDULED:
+            self.heap.cancel(&self.timer)
+        self.heap = None
+        self.fn = None
+        self.args = None
+
+    def cancelled(self):
+        """True once cancel() was called."""
+        return self.cancelled_
+
+    def when(self):
+        """The deadline on the kernel's clock (timers only)."""
+        return self.timer.when
+
+    def __repr__(self):
+        if self.cancelled_:
+            return "<Handle cancelled>"
+        name = getattr(self.fn, "__qualname__", None) or repr(self.fn)
+        return "<Handle %s%r>" % (name, self.args)
+
+
+cdef Handle new_handle(object fn, tuple args, object context):
+    cdef Handle h = Handle.__new__(Handle)
+    h.fn = fn
+    h.args = args
+    h.context = context
+    return h

@@ -1,0 +1,23 @@
+# The wait list: one fair FIFO of parked traps under every sync primitive.
+cimport cython
+from cpython.object cimport PyObject
+from yieldloop._traps cimport Trap
+
+
+@cython.final
+cdef class WaitList:
+    cdef PyObject* _head      # oldest trap (owned, as are all in the list)
+    cdef PyObject* _tail
+    cdef Py_ssize_t _len
+
+    cdef Trap park(self)
+    cdef int append(self, Trap t) except -1
+    cdef int remove(self, Trap t) except -1
+    cdef Trap pop_first(self)
+    cdef int clear(self) except -1
+
+    cdef inline Trap first(self):
+        return <Trap>self._head if self._head != NULL else None
+
+    cdef inline Trap next_after(self, Trap t):
+        return <Trap>t.wl_next if t.wl_next != NULL else None
