@@ -1,0 +1,9 @@
+from typing import final
+
+@final
+class Handle:
+    """A scheduled call; cancel() it to stop it from running."""
+
+    def cancel(self) -> None: ...
+    def cancelled(self) -> bool: ...
+    def when(self) -> float: ...
