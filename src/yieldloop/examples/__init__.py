@@ -59,7 +59,10 @@ def main(argv=()):
         print(listing())
         return 0
     if len(argv) > 1:
-        print(f"usage: python -m yieldloop examples [NAME]; got {len(argv)} arguments", file=sys.stderr)
+        print(
+            f"usage: python -m yieldloop examples [NAME]; got {len(argv)} arguments",
+            file=sys.stderr,
+        )
         return 2
     try:
         module = load(argv[0])

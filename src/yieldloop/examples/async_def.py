@@ -2,12 +2,12 @@
 
 Python 3.5 (PEP 492) gave coroutines their own syntax: ``async def`` makes a
 native coroutine and ``await`` replaces ``yield from``. Underneath it is the
-same machine: ``await x`` calls ``x.__await__()`` and delegates to that
-iterator exactly as ``yield from`` would, so whatever the innermost
-awaitable yields travels up the chain to whoever drives the outermost
-coroutine with ``send()``. What is new: coroutines are not iterators, so
-they cannot be mixed up with generators, and ``await`` only takes
-awaitables.
+same machine: ``await x`` takes x's iterator (``x.__await__()``, or the
+coroutine itself) and delegates to it exactly as ``yield from`` would, so
+whatever the innermost awaitable yields travels up the chain to whoever
+drives the outermost coroutine with ``send()``. What is new: coroutines are
+not iterators, so they cannot be mixed up with generators, and ``await``
+only takes awaitables.
 
 This is the generator_coroutine example's program, rewritten.
 """

@@ -1,9 +1,10 @@
 """One program mixing every style, each calling the others, on one kernel.
 
 A small restaurant. Each part is written in a different generation of
-Python coroutine, and they await, delegate to and join each other freely:
-to the kernel they are all tasks that hand it None (bare ``yield``), traps
-(what ``sleep()`` and a Task's join yield) or awaitables to run.
+Python coroutine, and they await, delegate to and join each other freely.
+To the kernel it all comes down to tasks handing it None (a bare
+``yield``), traps (what ``sleep()`` and joining a Task yield) or other
+awaitables to run for them.
 """
 
 import yieldloop as yl

@@ -1,10 +1,10 @@
 """A Tornado-style handler: x = yield fetch() gets the result sent back.
 
-Before ``yield from`` existed, Tornado's ``@gen.coroutine`` (and Twisted's
-``inlineCallbacks``) wrote asynchronous code with plain generators: the
-handler yields what it waits for, the framework waits for it and sends the
-result back in with ``send()``, or raises the error at the ``yield`` with
-``throw()``.
+In the Python 2 days, with no ``yield from``, Twisted's ``inlineCallbacks``
+and Tornado's ``@gen.coroutine`` wrote asynchronous code with plain
+generators: the handler yields what it waits for, the framework waits for
+it and sends the result back in with ``send()``, or raises the error at the
+``yield`` with ``throw()``.
 
 yieldloop's kernel does this for any awaitable a task yields: it keeps the
 handler suspended, runs the awaitable (here an ``async def`` coroutine) on
@@ -16,6 +16,7 @@ import yieldloop as yl
 
 USERS = {1: "ada", 2: "grace"}
 ORDERS = {"ada": ["engine", "notes"], "grace": ["compiler"]}
+REQUESTS = (("r1", 1), ("r2", 2), ("r3", 9))  # (request, user id); user 9 does not exist
 
 
 async def fetch_user(user_id):
@@ -45,7 +46,7 @@ def handle(request, user_id):
 
 def server():
     """Handle three requests at once, then print the responses in order."""
-    requests = [yl.spawn(handle, request, user) for request, user in (("r1", 1), ("r2", 2), ("r3", 9))]
+    requests = [yl.spawn(handle, request, user_id) for request, user_id in REQUESTS]
     responses = []
     for task in requests:
         responses.append((yield task))  # a Task is an awaitable too
