@@ -10,6 +10,7 @@ loaded machine.
 
 import importlib
 import io
+import os
 import pkgutil
 import re
 import subprocess
@@ -275,6 +276,26 @@ def test_cli_unknown_example_names_the_valid_ones_and_exits_2():
     assert "unknown example 'no_such_example'" in proc.stderr
     for name in examples.EXAMPLES:
         assert name in proc.stderr
+
+
+@pytest.mark.parametrize("args", [("examples",), ("examples", "round_robin")])
+def test_cli_stops_quietly_when_stdout_is_closed(args):
+    r, w = os.pipe()
+    os.close(r)  # nobody will read: the first write gets EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "yieldloop", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(w)
+    assert proc.returncode == 1
+    assert proc.stderr == ""
 
 
 def test_cli_rejects_extra_arguments():

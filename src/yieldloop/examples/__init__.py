@@ -12,6 +12,7 @@ style, and all of them mixed in one program.
 """
 
 import importlib
+import os
 import sys
 
 EXAMPLES = (
@@ -52,11 +53,24 @@ def listing():
 def main(argv=()):
     """``python -m yieldloop examples [NAME]``: list the examples or run one.
 
-    Returns the exit status: 0, or 2 for an unknown name or extra arguments.
+    Returns the exit status: 0; 1 if the reader of stdout went away; 2 for
+    an unknown name or extra arguments.
     """
-    argv = list(argv)
+    try:
+        return _main(list(argv))
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, as the Python
+        # docs advise, pointing stdout at devnull so the exit flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
+
+
+def _main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(listing())
+        sys.stdout.flush()
         return 0
     if len(argv) > 1:
         print(
@@ -70,4 +84,5 @@ def main(argv=()):
         print(f"python -m yieldloop examples: {e.args[0]}", file=sys.stderr)
         return 2
     module.main()
+    sys.stdout.flush()
     return 0
