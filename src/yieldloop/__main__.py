@@ -1,11 +1,15 @@
-"""Command line: ``python -m yieldloop bench ...``."""
+"""Command line: ``python -m yieldloop bench ...`` and ``python -m yieldloop examples [NAME]``."""
 
 import sys
 
 
 def main(argv=None):
+    """Dispatch ``argv`` (default: the command line) to a command; return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"bench": "run the benchmarks against asyncio (and uvloop, trio when installed)"}
+    commands = {
+        "bench": "run the benchmarks against asyncio (and uvloop, trio when installed)",
+        "examples": "list the examples, or run one: examples NAME",
+    }
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m yieldloop COMMAND [args]\n\ncommands:")
         for name, what in commands.items():
@@ -15,6 +19,10 @@ def main(argv=None):
         from yieldloop.benchmarks.driver import main as bench
 
         return bench(argv[1:])
+    if argv[0] == "examples":
+        from yieldloop.examples import main as examples
+
+        return examples(argv[1:])
     return 2
 
 
