@@ -171,6 +171,26 @@ EXPECTED = {
           waiter: hot pasta served to table 1
           served, by table: [(1, 'hot pasta'), (2, 'hot soup'), (3, 'hot salad')]
         """,
+    "pipeline": """\
+        A producer, a Queue(maxsize=2) and three workers; 6 jobs:
+          producer: put job 1
+          producer: put job 2
+          producer: queue full, waits to put job 3
+          legacy: took job 1
+          native: took job 2
+          producer: put job 3
+          producer: put job 4
+          producer: queue full, waits to put job 5
+          tornado: took job 3
+          legacy: took job 4
+          producer: put job 5
+          producer: put job 6
+          tornado: took job 5
+          native: took job 6
+          queue.join() returned: 6 jobs done, queue empty: True
+          legacy stopped, tornado stopped, native stopped
+          who did what: 1:legacy, 2:native, 3:tornado, 4:legacy, 5:tornado, 6:native
+        """,
 }
 
 # (low, high) for each {t}, in order of appearance.

@@ -8,7 +8,8 @@ describes it and a ``main()`` that runs it and prints what it shows.
 ``EXAMPLES`` gives their order, which follows the history: generators, then
 ``send()``, generator schedulers, ``yield from``, ``@coroutine``,
 ``async def``, running tasks concurrently, async generators, the Tornado
-style, and all of them mixed in one program.
+style, all of them mixed in one program, and a producer/consumer pipeline
+built on the kernel's Queue.
 """
 
 import importlib
@@ -26,6 +27,7 @@ EXAMPLES = (
     "async_for",
     "tornado_handler",
     "mixed_styles",
+    "pipeline",
 )
 
 

@@ -1,8 +1,8 @@
 """Three delayed tasks run at once: the total time is the longest, not the sum.
 
 Awaiting coroutines one after another adds their waits up (the async_def
-example takes 0.3 s for three 0.1 s fetches). Spawning them as tasks lets
-their waits overlap: each task parks its sleep trap in the kernel's timer
+example takes 0.3 s for three 0.1 s fetches). gather() spawns them as tasks,
+which lets their waits overlap: each task parks its sleep trap in the kernel's timer
 heap, and while all three wait, the kernel sleeps in the poller until the
 nearest deadline. Timers fire in (deadline, order scheduled) order, so the
 tasks finish in the order of their delays, whatever order they started in.
@@ -24,12 +24,9 @@ async def job(name, delay, start):
 async def gather_all():
     """Start every job, then collect their results in the order they were asked for."""
     start = yl.time()
-    tasks = [yl.spawn(job, name, delay, start, name=name) for name, delay in JOBS]
-    # Gather: join each task in turn. A task that finished already gives its
-    # result at once. (yieldloop.gather will do this in one call.)
-    results = []
-    for task in tasks:
-        results.append(await task)
+    # gather() spawns a task per coroutine right away and, once they are all
+    # done, returns their results in the order given.
+    results = await yl.gather(*[job(name, delay, start) for name, delay in JOBS])
     return results, yl.time() - start
 
 

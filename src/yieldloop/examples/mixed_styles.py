@@ -34,12 +34,8 @@ def waiter(table, dish):
 
 @yl.coroutine
 def kitchen(orders):
-    """3. asyncio-3.4 style: spawn a waiter per order and join them with yield from."""
-    waiters = [yl.spawn(waiter, table, dish) for table, dish in orders]
-    # Gather: join each waiter in turn (yieldloop.gather will do this in one call).
-    served = []
-    for w in waiters:
-        served.append((yield from w))
+    """3. asyncio-3.4 style: run a waiter per order, gathered with yield from."""
+    served = yield from yl.gather(*[waiter(table, dish) for table, dish in orders])
     return served
 
 
