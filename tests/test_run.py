@@ -370,3 +370,43 @@ def test_second_ctrl_c_during_cleanup_stops_run_and_orphans_are_marked_done(kern
     assert kernel.stats()["tasks"] == 0
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     t.get_coro().close()
+
+
+def _numbers(log):
+    async def numbers():
+        try:
+            yield 1
+            yield 2
+        finally:
+            await yl.sleep(0.001)     # cleanup that needs the kernel
+            log.append("closed")
+
+    return numbers()
+
+
+def test_abandoned_async_generator_is_closed_by_the_kernel():
+    log = []
+
+    async def main():
+        async for _ in _numbers(log):
+            break                     # no aclose(): the kernel must do it
+        await yl.sleep(0.01)
+        log.append("main done")
+
+    yl.run(main)
+    assert log == ["closed", "main done"]
+
+
+def test_async_generator_left_open_is_closed_when_run_ends(kernel):
+    log = []
+    keep = []
+
+    async def main():
+        agen = _numbers(log)
+        keep.append(agen)             # still referenced: not finalized
+        await agen.__anext__()
+
+    kernel.run(main)
+    assert log == ["closed"]
+    assert kernel.stats()["tasks"] == 0
+    assert sys.get_asyncgen_hooks() == (None, None)

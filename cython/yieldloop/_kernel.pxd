@@ -62,6 +62,7 @@ cdef class Kernel:
     cdef object _inbox               # deque of Handles from other threads (made on first use)
     cdef bint _inbox_pending         # set by other threads after appending to _inbox
     cdef object _executor            # to_thread()'s pool (made on first use)
+    cdef object _asyncgens           # WeakSet of async generators started in this run
 
     cdef Task _spawn(self, object coro, object name)
     cdef int _run_once(self) except -1
@@ -84,6 +85,7 @@ cdef class Kernel:
     cdef Handle _call_soon(self, object fn, tuple args, object context)
     cdef Handle _call_at(self, double when, object fn, tuple args, object context)
     cdef object _get_executor(self)
+    cdef int _shutdown_asyncgens(self) except -1
 
 
 # For the primitives built on the kernel (sync, queues, structured, threads).

@@ -168,6 +168,15 @@ def _cancel_from_future(Kernel kernel, Task task):
     return cancel
 
 
+async def _aclose(agen):
+    try:
+        await agen.aclose()
+    except Exception as e:
+        import logging
+        logging.getLogger("yieldloop").error(
+            "an error occurred during closing of asynchronous generator %r", agen, exc_info=e)
+
+
 def _report_unretrieved(Task task):
     import logging
     logging.getLogger("yieldloop").error(
@@ -377,6 +386,9 @@ cdef class Kernel:
         global yl_running_kernel
         yl_running_kernel = <PyObject*>self
         saved_signals = _take_signals(self)
+        saved_hooks = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter,
+                               finalizer=self._asyncgen_finalizer)
         try:
             m = self._main = self._spawn(coro, "main")
             try:
@@ -384,14 +396,19 @@ cdef class Kernel:
                     self._run_once()
             except BaseException as e:    # from the kernel itself (signal handler, MemoryError)
                 self._abort = e
-            # Whatever ended main, the tasks left are cancelled and awaited.
+            # Whatever ended main, the tasks left are cancelled and awaited,
+            # then async generators left open are closed, as asyncio.run does.
             while self.live_tasks:
                 self._cancel_all()
+                self._run_once()
+            self._shutdown_asyncgens()
+            while self.live_tasks:
                 self._run_once()
             if self._executor is not None:
                 # As asyncio.run: wait for to_thread() calls still running.
                 self._executor.shutdown(wait=True)
         finally:
+            sys.set_asyncgen_hooks(*saved_hooks)
             _restore_signals(saved_signals)
             yl_running_kernel = NULL
             self._running = False
@@ -478,6 +495,26 @@ cdef class Kernel:
 
         self.call_soon_threadsafe(start)
         return fut
+
+    def _asyncgen_firstiter(self, agen):
+        # sys.set_asyncgen_hooks: remember every async generator started,
+        # so that run() can close the ones left open.
+        if self._asyncgens is None:
+            from weakref import WeakSet
+            self._asyncgens = WeakSet()
+        self._asyncgens.add(agen)
+
+    def _asyncgen_finalizer(self, agen):
+        # An async generator is collected before it finished: its aclose()
+        # may await, so it runs as a task. Finalizers fire anywhere (even in
+        # the middle of the kernel's own work), so go through the inbox.
+        if self._asyncgens is not None:
+            self._asyncgens.discard(agen)
+        if self._running:
+            self.call_soon_threadsafe(self._close_asyncgen, agen)
+
+    def _close_asyncgen(self, agen):
+        self._spawn(_aclose(agen), None)
 
     def _on_sigint(self, signum, frame):
         # First Ctrl-C: cancel main at the next loop iteration. Second one
@@ -584,6 +621,14 @@ cdef class Kernel:
         self._timers.push(h, &h.timer)
         h.heap = self._timers
         return h
+
+    cdef int _shutdown_asyncgens(self) except -1:
+        if not self._asyncgens:
+            return 0
+        for agen in list(self._asyncgens):
+            self._spawn(_aclose(agen), None)
+        self._asyncgens.clear()
+        return 0
 
     cdef object _get_executor(self):
         if self._executor is None:
@@ -928,6 +973,7 @@ cdef class Kernel:
         self._live_tail = NULL
         self._current = None
         self._executor = None
+        self._asyncgens = None
         if self._inbox is not None:
             self._inbox.clear()
         self._inbox_pending = False

@@ -10,7 +10,9 @@ end, ``__anext__`` raises StopAsyncIteration and the loop stops.
 
 A loop that stops early should close the generator with ``aclose()``
 (``contextlib.aclosing`` does it), so that its ``finally`` block runs right
-away, inside the task, where it may still await.
+away, inside the task, where it may still await. Without it, the kernel
+closes the generator later, in a task of its own: when the generator is
+collected, or at the latest when run() ends (as asyncio does).
 """
 
 import contextlib
