@@ -332,3 +332,42 @@ def test_condition_with_a_given_lock_shares_it():
         assert not lock.locked()
 
     yl.run(main)
+
+
+@pytest.mark.parametrize("form", ["yield from", "yield"])
+def test_every_primitive_awaitable_works_from_generators(form):
+    """Event.wait, Lock/Semaphore/Condition acquire, Condition.wait,
+    Queue.put/get/join, gather, wait_for, to_thread from plain generators."""
+
+    def use(aw):
+        # One generator step per form; returns the awaitable's result.
+        if form == "yield from":
+            return (yield from aw)
+        return (yield aw)
+
+    async def notify(cond):
+        async with cond:
+            cond.notify_all()
+
+    def program():
+        ev, lock, sem, cond, q = yl.Event(), yl.Lock(), yl.Semaphore(1), yl.Condition(), yl.Queue()
+        ev.set()
+        results = [(yield from use(ev.wait()))]
+        results.append((yield from use(lock.acquire())))
+        lock.release()
+        results.append((yield from use(sem.acquire())))
+        sem.release()
+        results.append((yield from use(cond.acquire())))
+        yl.spawn(notify, cond)
+        results.append((yield from use(cond.wait())))
+        cond.release()
+        yield from use(q.put("item"))
+        results.append((yield from use(q.get())))
+        q.task_done()
+        yield from use(q.join())
+        results.append((yield from use(yl.gather(yl.sleep(0), yl.sleep(0)))))
+        results.append((yield from use(yl.wait_for(yl.sleep(0), 1))))
+        results.append((yield from use(yl.to_thread(len, "abc"))))
+        return results
+
+    assert yl.run(program) == [True, True, True, True, True, "item", [None, None], None, 3]
