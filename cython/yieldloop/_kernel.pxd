@@ -86,6 +86,13 @@ cdef class Kernel:
     cdef Handle _call_at(self, double when, object fn, tuple args, object context)
     cdef object _get_executor(self)
     cdef int _shutdown_asyncgens(self) except -1
+    cdef int _fd_ready(self, object waiter) except -1
+    cdef bint _evict_stale(self, Trap trap, int side) except -1
+    # I/O callbacks for the layers above (streams): `h` goes to the ready
+    # queue when `fd` is ready for `side`.
+    cdef int watch_fd(self, int fd, int side, Handle h, object owner) except -1
+    cdef object unwatch_fd(self, int fd, int side)
+    cdef int close_fd(self, int fd) except -1
 
 
 # For the primitives built on the kernel (sync, queues, structured, threads).
@@ -96,3 +103,4 @@ cdef int discard(Trap trap) except -1
 cdef bint is_cancelled_error(object exc) except -1
 cdef object new_cancelled_error(object msg)
 cdef Task spawn_task(Kernel k, object coro, object name)
+cdef object as_awaitable(object aw)

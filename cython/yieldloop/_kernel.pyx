@@ -45,7 +45,7 @@ from yieldloop.includes.capi cimport (
     yl_is_awaitable, yl_await_iter)
 
 import sys
-from yieldloop._errors import BusyResourceError
+from yieldloop._errors import BusyResourceError, ClosedResourceError
 
 cdef extern from *:
     """
@@ -648,14 +648,66 @@ cdef class Kernel:
             if flags & (YL_READ | YL_ERROR):
                 w = self._poller.unwatch(fd, YL_READ)
                 if w is not None:
-                    trap = <Trap>w
-                    self._answer(<Task>trap.task, trap, None, None)
+                    self._fd_ready(w)
             if flags & (YL_WRITE | YL_ERROR):
                 w = self._poller.unwatch(fd, YL_WRITE)
                 if w is not None:
-                    trap = <Trap>w
-                    self._answer(<Task>trap.task, trap, None, None)
+                    self._fd_ready(w)
         return 0
+
+    cdef int _fd_ready(self, object waiter) except -1:
+        cdef Trap trap
+        if type(waiter) is Trap:
+            trap = <Trap>waiter
+            return self._answer(<Task>trap.task, trap, None, None)
+        self._ready.push(waiter)         # an I/O callback (Handle)
+        return 0
+
+    cdef int watch_fd(self, int fd, int side, Handle h, object owner) except -1:
+        return self._poller.watch(fd, side, h, owner)
+
+    cdef object unwatch_fd(self, int fd, int side):
+        return self._poller.unwatch(fd, side)
+
+    cdef int close_fd(self, int fd) except -1:
+        """``fd`` is about to be closed: wake the tasks waiting on it with
+        ClosedResourceError, drop I/O callbacks and the OS registration."""
+        cdef object w
+        cdef Trap trap
+        for side in (YL_READ, YL_WRITE):
+            w = self._poller.unwatch(fd, side)
+            if type(w) is Trap:
+                trap = <Trap>w
+                self._answer(<Task>trap.task, trap, None, ClosedResourceError(
+                    "fd %d was closed while task %r waited for it"
+                    % (fd, (<Task>trap.task)._get_name())))
+            elif w is not None:
+                (<Handle>w).cancel()
+        self._poller.forget(fd)
+        return 0
+
+    cdef bint _evict_stale(self, Trap trap, int side) except -1:
+        """The fd of ``trap`` has a waiter already. If that waiter came for
+        an owner object that no longer has this fd (it was closed behind our
+        back and the number reused), wake it with ClosedResourceError and
+        return True: the slot is free. Bare fd numbers cannot be told apart."""
+        cdef object w = self._poller.waiter(trap.fd, side)
+        cdef Trap old
+        if type(w) is not Trap:
+            return False
+        old = <Trap>w
+        if old.arg is None or old.arg is trap.arg:
+            return False
+        try:
+            still_there = old.arg.fileno() == trap.fd
+        except Exception:
+            still_there = False
+        if still_there:
+            return False
+        self._poller.unwatch(trap.fd, side)
+        self._answer(<Task>old.task, old, None, ClosedResourceError(
+            "%r was closed while task %r waited for it" % (old.arg, (<Task>old.task)._get_name())))
+        return True
 
     cdef int _step(self, Task t) except -1:
         """Resume ``t`` once and act on what it yields, returns or raises."""
@@ -746,6 +798,12 @@ cdef class Kernel:
         elif kind == TRAP_READ or kind == TRAP_WRITE:
             side = YL_READ if kind == TRAP_READ else YL_WRITE
             other = self._poller.waiter(trap.fd, side)
+            if other is not None and self._evict_stale(trap, side):
+                other = None
+            if other is not None and type(other) is not Trap:
+                return self._fail_trap(t, trap, BusyResourceError(
+                    "task %r cannot wait for fd %d: a stream is using it"
+                    % (t._get_name(), trap.fd)))
             if other is not None:
                 return self._fail_trap(t, trap, BusyResourceError(
                     "task %r cannot wait for fd %d to become %s: task %r is already waiting"
@@ -1059,6 +1117,25 @@ cdef Task spawn_task(Kernel k, object coro, object name):
     return k._spawn(_coroutine_of(coro, (), "spawn"), name)
 
 
+cdef class _GenAwaitable:
+    """Makes a plain generator awaitable from ``async def`` code."""
+    cdef object _gen
+
+    def __await__(self):
+        return self._gen
+
+
+cdef object as_awaitable(object aw):
+    """``aw``, or a wrapper that lets ``async def`` code await it if it is a
+    plain generator (the kernel runs those as generator-based coroutines)."""
+    cdef _GenAwaitable w
+    if PyGen_Check(aw):
+        w = _GenAwaitable.__new__(_GenAwaitable)
+        w._gen = aw
+        return w
+    return aw
+
+
 cdef int wake(Trap trap, object value, object exc) except -1:
     """Answer a PARK trap with ``value`` or ``exc``, as Future.set_result /
     set_exception; nothing happens if it is already done."""
@@ -1121,6 +1198,20 @@ def spawn(coro, *args, name=None):
 def current_task():
     """The Task running now (None outside a task step)."""
     return _running_kernel("current_task()")._current
+
+
+def notify_closing(fileobj):
+    """Call before closing ``fileobj`` (an fd or an object with fileno())
+    that tasks may be waiting on: they wake with ClosedResourceError, and
+    the kernel forgets the fd, so that its number can be reused safely.
+
+        yieldloop.notify_closing(sock)
+        sock.close()
+    """
+    fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+    if fd < 0:
+        raise ValueError("notify_closing(): %r is already closed" % (fileobj,))
+    _running_kernel("notify_closing()").close_fd(fd)
 
 
 def current_kernel():

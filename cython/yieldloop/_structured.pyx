@@ -12,8 +12,9 @@ cimport cython
 from yieldloop._traps cimport Trap, make_trap, trap_done, TRAP_PARK
 from yieldloop._handles cimport Handle
 from yieldloop._kernel cimport (
-    Kernel, Task, need_kernel, wake, is_cancelled_error, new_cancelled_error, spawn_task)
-from yieldloop.includes.capi cimport yl_monotonic, PyGen_Check
+    Kernel, Task, need_kernel, wake, is_cancelled_error, new_cancelled_error, spawn_task,
+    as_awaitable)
+from yieldloop.includes.capi cimport yl_monotonic
 
 import sys
 
@@ -26,21 +27,6 @@ else:
 cdef Trap _parked():
     """A PARK trap outside any wait list, woken by a done-callback."""
     return make_trap(TRAP_PARK)
-
-
-cdef class _GenAwaitable:
-    """Makes a plain generator awaitable from ``async def`` code."""
-    cdef object _gen
-
-    def __init__(self, gen):
-        self._gen = gen
-
-    def __await__(self):
-        return self._gen
-
-
-cdef object _awaitable(object aw):
-    return _GenAwaitable(aw) if PyGen_Check(aw) else aw
 
 
 # --- TaskGroup
@@ -335,7 +321,7 @@ async def wait_for(aw, timeout):
                 raise TimeoutError from exc
             raise
     async with Timeout(None if timeout is None else yl_monotonic() + timeout):
-        return await _awaitable(aw)
+        return await as_awaitable(aw)
 
 
 async def _join_ignoring_result(Task task):

@@ -17,10 +17,41 @@ generators that ``yield``, Tornado-style ``x = yield awaitable`` generators,
 """
 
 from ._coroutine import coroutine
-from ._errors import BusyResourceError
-from ._kernel import Kernel, Task, current_kernel, current_task, run, spawn, stats, time
+from ._errors import (
+    BusyResourceError,
+    ClosedResourceError,
+    IncompleteReadError,
+    LimitOverrunError,
+)
+from ._kernel import (
+    Kernel,
+    Task,
+    current_kernel,
+    current_task,
+    notify_closing,
+    run,
+    spawn,
+    stats,
+    time,
+)
 from ._poller import BACKEND as POLL_BACKEND
 from ._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
+from ._sockets import (
+    getaddrinfo,
+    sock_accept,
+    sock_connect,
+    sock_recv,
+    sock_recv_into,
+    sock_sendall,
+)
+from ._streams import (
+    Server,
+    Stream,
+    open_connection,
+    open_unix_connection,
+    start_server,
+    start_unix_server,
+)
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
@@ -29,34 +60,49 @@ from ._traps import sleep, wait_readable, wait_writable
 __version__ = "0.1.0"
 
 __all__ = [
-    "POLL_BACKEND",
     "BoundedSemaphore",
     "BusyResourceError",
     "CancelledError",
+    "ClosedResourceError",
     "Condition",
     "Event",
+    "IncompleteReadError",
     "InvalidStateError",
     "Kernel",
     "LifoQueue",
+    "LimitOverrunError",
     "Lock",
+    "POLL_BACKEND",
     "PriorityQueue",
     "Queue",
     "QueueEmpty",
     "QueueFull",
     "QueueShutDown",
     "Semaphore",
+    "Server",
+    "Stream",
     "Task",
     "TaskGroup",
     "Timeout",
-    "__version__",
     "coroutine",
     "current_kernel",
     "current_task",
     "gather",
+    "getaddrinfo",
+    "notify_closing",
+    "open_connection",
+    "open_unix_connection",
     "run",
     "shield",
     "sleep",
+    "sock_accept",
+    "sock_connect",
+    "sock_recv",
+    "sock_recv_into",
+    "sock_sendall",
     "spawn",
+    "start_server",
+    "start_unix_server",
     "stats",
     "time",
     "timeout",
@@ -65,6 +111,7 @@ __all__ = [
     "wait_for",
     "wait_readable",
     "wait_writable",
+    "__version__",
 ]
 
 

@@ -4,3 +4,42 @@
 class BusyResourceError(RuntimeError):
     """A task tried to wait on something only one task may wait on at a time,
     e.g. reading an fd another task is already waiting to read."""
+
+
+class ClosedResourceError(OSError):
+    """The fd, socket or stream was closed, possibly while a task waited on it.
+
+    Raised in a task waiting on an fd when ``notify_closing()`` (or a
+    Stream's ``aclose()``) closes it, and by operations on a closed stream.
+    """
+
+
+class IncompleteReadError(EOFError):
+    """The stream ended before the requested bytes arrived.
+
+    ``partial`` holds the bytes read before the end, ``expected`` what was
+    asked for (None when reading until a separator).
+    """
+
+    def __init__(self, partial, expected):
+        what = "undefined" if expected is None else repr(expected)
+        super().__init__(f"{len(partial)} bytes read on a total of {what} expected bytes")
+        self.partial = partial
+        self.expected = expected
+
+    def __reduce__(self):
+        return type(self), (self.partial, self.expected)
+
+
+class LimitOverrunError(Exception):
+    """No separator was found within the stream's limit.
+
+    ``consumed`` is how many bytes the separator search looked at.
+    """
+
+    def __init__(self, message, consumed):
+        super().__init__(message)
+        self.consumed = consumed
+
+    def __reduce__(self):
+        return type(self), (self.args[0], self.consumed)

@@ -1,0 +1,132 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, iterable_coroutine=True
+"""Socket awaitables: sock_recv, sock_recv_into, sock_sendall, sock_accept,
+sock_connect and getaddrinfo.
+
+Each one tries the system call on the fd first and parks the task on the
+fd only when the call would block (EAGAIN / EINPROGRESS). recv and send go
+straight to the C system call with MSG_DONTWAIT, so they never block the
+kernel whatever the socket's mode; sock_sendall sends from an offset into
+the caller's buffer, never copying it. accept and connect go through the
+socket object once per connection and need a non-blocking socket.
+
+The wait registers the socket object as the fd's owner, which lets the
+poller keep its registration across waits for the same socket and re-arm
+it when a closed socket's fd number is reused.
+"""
+from yieldloop._traps cimport Trap, make_trap, TRAP_READ, TRAP_WRITE
+from yieldloop.includes.net cimport (
+    YL_WOULD_BLOCK, yl_recv_bytes, yl_recv_into, yl_send_from, yl_buffer_len)
+
+import errno as _errno
+import os as _os
+import socket as _socket
+
+
+cdef inline Trap _wait(int fd, object owner, int kind):
+    cdef Trap t = make_trap(kind)
+    t.fd = fd
+    t.arg = owner
+    return t
+
+
+cdef int _fileno(object sock, str what) except -1:
+    cdef int fd = sock.fileno()
+    if fd < 0:
+        raise ValueError("%s: the socket is closed" % what)
+    return fd
+
+
+cdef _need_nonblocking(object sock, str what):
+    if sock.gettimeout() != 0.0:
+        raise ValueError("%s: the socket must be non-blocking (call sock.setblocking(False))" % what)
+
+
+async def sock_recv(sock, Py_ssize_t nbytes):
+    """Receive up to ``nbytes`` from ``sock``; b"" at end of stream.
+
+        data = await yieldloop.sock_recv(sock, 65536)
+    """
+    cdef int fd = _fileno(sock, "sock_recv()")
+    while True:
+        data = yl_recv_bytes(fd, nbytes)
+        if data is not None:
+            return data
+        await _wait(fd, sock, TRAP_READ)
+
+
+async def sock_recv_into(sock, buf, Py_ssize_t nbytes=0):
+    """Receive into the writable buffer ``buf`` (up to ``nbytes`` if given);
+    return the number of bytes received (0 at end of stream)."""
+    cdef int fd = _fileno(sock, "sock_recv_into()")
+    cdef Py_ssize_t got
+    while True:
+        got = yl_recv_into(fd, buf, nbytes)
+        if got != YL_WOULD_BLOCK:
+            return got
+        await _wait(fd, sock, TRAP_READ)
+
+
+async def sock_sendall(sock, data):
+    """Send all of ``data`` (any bytes-like object), waiting while the
+    socket's send buffer is full. Partial writes continue from an offset:
+    the data is never copied.
+
+        await yieldloop.sock_sendall(sock, b"x" * 4_000_000)
+    """
+    cdef int fd = _fileno(sock, "sock_sendall()")
+    cdef Py_ssize_t total = yl_buffer_len(data)
+    cdef Py_ssize_t offset = 0, sent
+    while offset < total:
+        sent = yl_send_from(fd, data, offset)
+        if sent == YL_WOULD_BLOCK:
+            await _wait(fd, sock, TRAP_WRITE)
+        else:
+            offset += sent
+
+
+async def sock_accept(sock):
+    """Accept a connection on the listening, non-blocking ``sock``; return
+    ``(conn, address)`` with ``conn`` non-blocking and close-on-exec."""
+    _need_nonblocking(sock, "sock_accept()")
+    cdef int fd = _fileno(sock, "sock_accept()")
+    while True:
+        try:
+            conn_fd, address = sock._accept()
+        except BlockingIOError:
+            await _wait(fd, sock, TRAP_READ)
+            continue
+        conn = _socket.socket(sock.family, sock.type, sock.proto, fileno=conn_fd)
+        conn.setblocking(False)
+        return conn, address
+
+
+async def sock_connect(sock, address):
+    """Connect the non-blocking ``sock`` to ``address``; a host name is
+    resolved in a thread first (see getaddrinfo)."""
+    _need_nonblocking(sock, "sock_connect()")
+    cdef int fd = _fileno(sock, "sock_connect()")
+    if sock.family in (_socket.AF_INET, _socket.AF_INET6):
+        infos = await getaddrinfo(address[0], address[1], family=sock.family,
+                                  type=sock.type, proto=sock.proto)
+        if not infos:
+            raise OSError("getaddrinfo() returned no address for %r" % (address,))
+        address = infos[0][4]
+    err = sock.connect_ex(address)
+    if err in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EWOULDBLOCK, _errno.EINTR):
+        await _wait(fd, sock, TRAP_WRITE)
+        err = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+    if err:
+        raise OSError(err, "Connect call failed %r: %s" % (address, _os.strerror(err)))
+
+
+async def getaddrinfo(host, port, *, family=0, type=0, proto=0, flags=0):
+    """socket.getaddrinfo() without blocking the kernel: numeric hosts are
+    resolved at once, names in a worker thread."""
+    try:
+        return _socket.getaddrinfo(host, port, family, type, proto,
+                                   flags | _socket.AI_NUMERICHOST)
+    except _socket.gaierror:
+        if host is None:
+            raise
+    from yieldloop._threads import to_thread
+    return await to_thread(_socket.getaddrinfo, host, port, family, type, proto, flags)

@@ -1,0 +1,126 @@
+/*
+ * Socket system calls for the socket awaitables and streams, called on the
+ * fd directly. Every call is non-blocking whatever the fd's mode
+ * (MSG_DONTWAIT), retried on EINTR, and reports "would block" separately
+ * from errors so that the caller waits only then.
+ */
+#ifndef YIELDLOOP_NET_H
+#define YIELDLOOP_NET_H
+
+#include <Python.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: SIGPIPE is ignored by Python anyway */
+#endif
+
+#define YL_WOULD_BLOCK (-1)
+#define YL_ERROR_SET (-2)
+
+static inline int yl_would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+/* A new bytes object with up to `n` bytes (b"" at EOF); Py_None if the call
+   would block; NULL with OSError set. */
+static inline PyObject *yl_recv_bytes(int fd, Py_ssize_t n)
+{
+    PyObject *buf;
+    ssize_t got;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative buffer size in recv");
+        return NULL;
+    }
+    buf = PyBytes_FromStringAndSize(NULL, n);
+    if (buf == NULL) return NULL;
+    do {
+        got = recv(fd, PyBytes_AS_STRING(buf), (size_t)n, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        int err = errno;
+        Py_DECREF(buf);
+        if (yl_would_block(err)) Py_RETURN_NONE;
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (got != n && _PyBytes_Resize(&buf, (Py_ssize_t)got) < 0) return NULL;
+    return buf;
+}
+
+/* Append up to `want` (at most 64 KiB) received bytes to bytearray `ba`:
+   the count (0 at EOF), YL_WOULD_BLOCK, or YL_ERROR_SET. */
+static inline Py_ssize_t yl_recv_append(int fd, PyObject *ba, Py_ssize_t want)
+{
+    char chunk[65536];
+    ssize_t got;
+    Py_ssize_t len = PyByteArray_GET_SIZE(ba);
+    if (want <= 0 || want > (Py_ssize_t)sizeof chunk) want = sizeof chunk;
+    do {
+        got = recv(fd, chunk, (size_t)want, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        if (yl_would_block(errno)) return YL_WOULD_BLOCK;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return YL_ERROR_SET;
+    }
+    if (got > 0) {
+        /* Growing by small steps over-allocates: amortized O(1). */
+        if (PyByteArray_Resize(ba, len + got) < 0) return YL_ERROR_SET;
+        memcpy(PyByteArray_AS_STRING(ba) + len, chunk, (size_t)got);
+    }
+    return (Py_ssize_t)got;
+}
+
+/* recv into the writable buffer of `obj`: the count, YL_WOULD_BLOCK or YL_ERROR_SET. */
+static inline Py_ssize_t yl_recv_into(int fd, PyObject *obj, Py_ssize_t nbytes)
+{
+    Py_buffer view;
+    ssize_t got;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_WRITABLE) < 0) return YL_ERROR_SET;
+    if (nbytes <= 0 || nbytes > view.len) nbytes = view.len;
+    do {
+        got = recv(fd, view.buf, (size_t)nbytes, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    PyBuffer_Release(&view);
+    if (got < 0) {
+        if (yl_would_block(errno)) return YL_WOULD_BLOCK;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return YL_ERROR_SET;
+    }
+    return (Py_ssize_t)got;
+}
+
+/* Send the bytes of `obj` from `offset` on, no copy: the count sent,
+   YL_WOULD_BLOCK or YL_ERROR_SET. */
+static inline Py_ssize_t yl_send_from(int fd, PyObject *obj, Py_ssize_t offset)
+{
+    Py_buffer view;
+    ssize_t sent = 0;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0) return YL_ERROR_SET;
+    if (offset < view.len) {
+        do {
+            sent = send(fd, (const char *)view.buf + offset, (size_t)(view.len - offset),
+                        MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (sent < 0 && errno == EINTR);
+    }
+    PyBuffer_Release(&view);
+    if (sent < 0) {
+        if (yl_would_block(errno)) return YL_WOULD_BLOCK;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return YL_ERROR_SET;
+    }
+    return (Py_ssize_t)sent;
+}
+
+/* The byte length of a buffer-protocol object, or -1 with TypeError set. */
+static inline Py_ssize_t yl_buffer_len(PyObject *obj)
+{
+    Py_buffer view;
+    Py_ssize_t len;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0) return -1;
+    len = view.len;
+    PyBuffer_Release(&view);
+    return len;
+}
+
+#endif
