@@ -605,11 +605,14 @@ cdef list _listen_all(list infos, int backlog, bint reuse_address):
     return sockets
 
 
-async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=100,
+async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=_socket.SOMAXCONN,
                        Py_ssize_t limit=DEFAULT_LIMIT, bint reuse_address=True, family=0):
     """Listen on ``host``:``port`` (default 127.0.0.1 and a free port) and
     serve each connection with ``handler(stream)`` (an async function or a
     generator function) in a task of its own. Returns the Server.
+
+    ``backlog`` defaults to the system's maximum (asyncio uses 100): a burst
+    of connections that overflows the accept queue gets reset by the OS.
 
         async def echo(stream):
             async for line in stream:
@@ -628,7 +631,8 @@ async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=100,
     return _new_server(_listen_all(unique, backlog, reuse_address), handler, limit, None)
 
 
-async def start_unix_server(handler, path, *, int backlog=100, Py_ssize_t limit=DEFAULT_LIMIT):
+async def start_unix_server(handler, path, *, int backlog=_socket.SOMAXCONN,
+                            Py_ssize_t limit=DEFAULT_LIMIT):
     """Like start_server(), on a Unix socket at ``path``. A stale socket file
     there is replaced; the file is removed when the server closes."""
     path = _os.fspath(path)
