@@ -191,6 +191,46 @@ EXPECTED = {
           legacy stopped, tornado stopped, native stopped
           who did what: 1:legacy, 2:native, 3:tornado, 4:legacy, 5:tornado, 6:native
         """,
+    "echo_server": """\
+        An echo server and three clients at once:
+          server listening on 127.0.0.1 (a free port)
+          echoed: ann: hello
+          echoed: ann: world
+          echoed: bob: ping
+          echoed: bob: pong
+          echoed: cy: spam
+          echoed: cy: eggs
+          server closed; fds still watched: 0
+        """,
+    "echo_generators": """\
+        An echo server and two clients, all plain generators:
+          echoed: one, two
+          echoed: three
+        """,
+    "chat_server": """\
+        A chat server and three members:
+          ann heard:
+            * ann joined
+            * bob joined
+            * cy joined
+            ann: hi all
+            bob: hello ann
+            cy: hey
+          bob heard:
+            * bob joined
+            * cy joined
+            ann: hi all
+            bob: hello ann
+            cy: hey
+            * ann left
+          cy heard:
+            * cy joined
+            ann: hi all
+            bob: hello ann
+            cy: hey
+            * ann left
+            * bob left
+        """,
 }
 
 # (low, high) for each {t}, in order of appearance.

@@ -8,8 +8,9 @@ describes it and a ``main()`` that runs it and prints what it shows.
 ``EXAMPLES`` gives their order, which follows the history: generators, then
 ``send()``, generator schedulers, ``yield from``, ``@coroutine``,
 ``async def``, running tasks concurrently, async generators, the Tornado
-style, all of them mixed in one program, and a producer/consumer pipeline
-built on the kernel's Queue.
+style, all of them mixed in one program, a producer/consumer pipeline
+built on the kernel's Queue, and networking: an echo server (in async def
+and in plain generators) and a chat server.
 """
 
 import importlib
@@ -28,6 +29,9 @@ EXAMPLES = (
     "tornado_handler",
     "mixed_styles",
     "pipeline",
+    "echo_server",
+    "echo_generators",
+    "chat_server",
 )
 
 
