@@ -11,4 +11,4 @@ directory ships in the package as ``yieldloop.benchmarks``) or as
 """
 
 #: Workload modules, in report order.
-WORKLOADS = ("switch", "spawn", "queue_pingpong", "lock_contention")
+WORKLOADS = ("switch", "spawn", "queue_pingpong", "lock_contention", "echo_streams", "echo_sock")

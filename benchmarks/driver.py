@@ -50,14 +50,19 @@ def run_one(workload, runtime, params, timeout=600):
     return json.loads(proc.stdout.strip().splitlines()[-1])["value"]
 
 
+def cases(mod):
+    """{case name: {mode: params}}: one unnamed case for a plain PARAMS."""
+    return getattr(mod, "CASES", None) or {"": mod.PARAMS}
+
+
 def plan(workloads, wanted_runtimes):
-    """[(workload, [runtimes...])] for what exists and is installed."""
+    """[((workload, case), [runtimes...])] for what exists and is installed."""
     out = []
     for name in workloads:
         mod = _module(name)
         rts = [r for r in mod.RUNTIMES if r in wanted_runtimes and runtimes.available(r)]
         if rts:
-            out.append((name, rts))
+            out.extend(((name, case), rts) for case in cases(mod))
     return out
 
 
@@ -93,23 +98,24 @@ class _Progress:
 
 
 def run_suite(the_plan, mode, repeat):
-    """Measure everything; returns {workload: {runtime: [figures]}}."""
-    values = {w: {r: [] for r in rts} for w, rts in the_plan}
+    """Measure everything; returns {(workload, case): {runtime: [figures]}}."""
+    values = {key: {r: [] for r in rts} for key, rts in the_plan}
     total = repeat * sum(len(rts) for _, rts in the_plan)
     with _Progress(total) as progress:
         for i in range(repeat):
-            for workload, rts in the_plan:
-                params = _module(workload).PARAMS[mode]
+            for (workload, case), rts in the_plan:
+                params = cases(_module(workload))[case][mode]
+                label = f"{workload} {case}".strip()
                 for rt in rts:
-                    progress.step(f"{workload} / {rt} ({i + 1}/{repeat})")
-                    values[workload][rt].append(run_one(workload, rt, params))
+                    progress.step(f"{label} / {rt} ({i + 1}/{repeat})")
+                    values[workload, case][rt].append(run_one(workload, rt, params))
     return values
 
 
 def summarize(values, mode):
     """Medians, ranges and ratios to the baseline, ready for JSON."""
     out = {}
-    for workload, by_rt in values.items():
+    for (workload, case), by_rt in values.items():
         mod = _module(workload)
         lower_is_better = getattr(mod, "LOWER_IS_BETTER", True)
         base = by_rt.get(runtimes.BASELINE)
@@ -122,8 +128,10 @@ def summarize(values, mode):
                 ratio = base_median / med if lower_is_better else med / base_median
             rows[rt] = {"values": vals, "median": med, "min": min(vals), "max": max(vals),
                         "ratio": ratio}
-        out[workload] = {"title": mod.TITLE, "unit": mod.UNIT, "params": mod.PARAMS[mode],
-                         "lower_is_better": lower_is_better, "runtimes": rows}
+        key = f"{workload}:{case}" if case else workload
+        title = f"{mod.TITLE}, {case}" if case else mod.TITLE
+        out[key] = {"title": title, "unit": mod.UNIT, "params": cases(mod)[case][mode],
+                    "lower_is_better": lower_is_better, "runtimes": rows}
     return out
 
 

@@ -21,7 +21,11 @@ def measure(workload, runtime, params):
     gc.collect()
     result = fn(**params)
     ops = getattr(mod, "ops", None)
-    return result * 1e9 / ops(**params) if ops else result
+    if ops is None:
+        return result
+    if getattr(mod, "LOWER_IS_BETTER", True):
+        return result * 1e9 / ops(**params)      # ns per operation
+    return ops(**params) / result                 # operations per second
 
 
 def main(argv):

@@ -82,6 +82,7 @@ cdef class Stream:
     cdef Kernel _kernel
     cdef bytearray _rbuf
     cdef bint _eof              # the peer finished sending
+    cdef bint _drained          # the last recv emptied the socket: wait before the next
     cdef Py_ssize_t _limit
     cdef bytearray _wbuf        # written, not yet sent
     cdef Py_ssize_t _high, _low
@@ -123,10 +124,19 @@ cdef class Stream:
         cdef Py_ssize_t got
         while True:
             self._check_open()
+            if self._drained:
+                # A short read emptied the socket: a recv now would only
+                # fail with EAGAIN. Waiting costs no system call (the fd
+                # stays armed) and returns at once if data came meanwhile.
+                self._drained = False
+                await _wait_readable(self._fd, self._sock)
+                continue
             got = yl_recv_append(self._fd, self._rbuf, RECV_CHUNK)
             if got != YL_WOULD_BLOCK:
                 if got == 0:
                     self._eof = True
+                elif got < RECV_CHUNK:
+                    self._drained = True
                 return
             await _wait_readable(self._fd, self._sock)
 
@@ -149,10 +159,16 @@ cdef class Stream:
         # Nothing buffered: receive straight into the bytes returned.
         while not self._eof:
             self._check_open()
+            if self._drained:
+                self._drained = False
+                await _wait_readable(self._fd, self._sock)
+                continue
             data = yl_recv_bytes(self._fd, n)
             if data is not None:
                 if not data:
                     self._eof = True
+                elif len(data) < n:
+                    self._drained = True
                 return data
             await _wait_readable(self._fd, self._sock)
         return b""
