@@ -1,5 +1,5 @@
 import socket
-from collections.abc import Buffer
+from typing_extensions import Buffer
 from typing import Any
 
 async def sock_recv(sock: socket.socket, nbytes: int, /) -> bytes: ...
