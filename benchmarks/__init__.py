@@ -11,4 +11,17 @@ directory ships in the package as ``yieldloop.benchmarks``) or as
 """
 
 #: Workload modules, in report order.
-WORKLOADS = ("switch", "spawn", "queue_pingpong", "lock_contention", "echo_streams", "echo_sock")
+WORKLOADS = (
+    "switch",
+    "spawn",
+    "await_chain",
+    "timers",
+    "timer_lateness",
+    "async_tree",
+    "queue_pingpong",
+    "lock_contention",
+    "echo_streams",
+    "echo_sock",
+    "memory",
+    "import_time",
+)

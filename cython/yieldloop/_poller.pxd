@@ -22,7 +22,7 @@ cdef extern from "poll/backend.h":
     int yl_backend_open(yl_backend* b, int max_events) noexcept
     void yl_backend_close(yl_backend* b) noexcept
     int yl_backend_update(yl_backend* b, int fd, int old_mask, int new_mask, int force) noexcept
-    int yl_backend_wait(yl_backend* b, yl_event* out, int timeout_ms) noexcept nogil
+    int yl_backend_wait(yl_backend* b, yl_event* out, long long timeout_ns) noexcept nogil
     int yl_backend_wakeup(yl_backend* b) noexcept nogil
 
 

@@ -31,7 +31,9 @@ import os
 cdef enum:
     MAX_EVENTS = 1024
     INITIAL_FDS = 64
-    MAX_TIMEOUT_MS = 86400000   # waits longer than a day are split
+
+# Waits longer than a day are split (the loop recomputes its timeout).
+cdef double MAX_TIMEOUT_NS = 86400e9
 
 #: Name of the OS backend compiled in: "epoll" or "kqueue".
 BACKEND = yl_backend_name().decode()
@@ -196,17 +198,18 @@ cdef class Poller:
         Events are read with event_fd(i) / event_flags(i). Directions that
         no waiter wants are disarmed here.
         """
-        cdef int ms, n, i, fd, flags, want, armed
+        cdef int n, i, fd, flags, want, armed
+        cdef long long ns
         cdef double t
         if self._b.pfd < 0:
             raise RuntimeError("the poller is closed")
         if timeout < 0:
-            ms = -1
+            ns = -1
         else:
-            t = ceil(timeout * 1000.0)     # never wake before a deadline
-            ms = <int>t if t < MAX_TIMEOUT_MS else MAX_TIMEOUT_MS
+            t = ceil(timeout * 1e9)        # never wake before a deadline
+            ns = <long long>(t if t < MAX_TIMEOUT_NS else MAX_TIMEOUT_NS)
         with nogil:
-            n = yl_backend_wait(&self._b, self._events, ms)
+            n = yl_backend_wait(&self._b, self._events, ns)
         if n < 0:
             if errno == EINTR:
                 n = 0

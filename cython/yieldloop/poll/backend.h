@@ -48,12 +48,13 @@ void yl_backend_close(yl_backend *b);
 int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int force);
 
 /*
- * Wait up to `timeout_ms` (-1: no limit) and store at most max_events
- * events in `out`. Wake-up pipe events are drained and not reported.
- * Returns the number of events, or -1 with errno set (EINTR included).
+ * Wait up to `timeout_ns` nanoseconds (-1: no limit) and store at most
+ * max_events events in `out`. Wake-up pipe events are drained and not
+ * reported. Returns the number of events, or -1 with errno set (EINTR
+ * included). Never returns before the timeout unless something happened.
  * Call it without holding the GIL.
  */
-int yl_backend_wait(yl_backend *b, yl_event *out, int timeout_ms);
+int yl_backend_wait(yl_backend *b, yl_event *out, long long timeout_ns);
 
 /* Make a blocked yl_backend_wait return. Thread- and async-signal-safe. */
 int yl_backend_wakeup(yl_backend *b);

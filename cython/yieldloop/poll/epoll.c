@@ -7,6 +7,9 @@
  *
  * No fcntl(): every descriptor is created non-blocking and close-on-exec
  * (pipe2, epoll_create1), which keeps the extension on old glibc symbols.
+ * For the same reason epoll_pwait2 (nanosecond timeouts, Linux 5.11) is
+ * called through syscall(): where the kernel lacks it, waits fall back to
+ * epoll_wait's milliseconds, rounded up so that no timer fires early.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +17,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -85,12 +90,34 @@ int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int for
 }
 
 
-int yl_backend_wait(yl_backend *b, yl_event *out, int timeout_ms)
+static int have_pwait2 = 1; /* cleared on ENOSYS; a benign race between kernels */
+
+static int wait_ns(yl_backend *b, struct epoll_event *evs, long long timeout_ns)
+{
+    long long ms;
+#ifdef SYS_epoll_pwait2
+    if (have_pwait2 && timeout_ns > 0) {
+        struct timespec ts;
+        long n;
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        n = syscall(SYS_epoll_pwait2, b->pfd, evs, b->max_events, &ts, NULL, 0);
+        if (n >= 0 || errno != ENOSYS) return (int)n;
+        have_pwait2 = 0;
+    }
+#endif
+    if (timeout_ns < 0) return epoll_wait(b->pfd, evs, b->max_events, -1);
+    ms = (timeout_ns + 999999LL) / 1000000LL;
+    if (ms > 0x7fffffffLL) ms = 0x7fffffffLL;
+    return epoll_wait(b->pfd, evs, b->max_events, (int)ms);
+}
+
+int yl_backend_wait(yl_backend *b, yl_event *out, long long timeout_ns)
 {
     struct epoll_event *evs = (struct epoll_event *)b->os_events;
     int i, n, k = 0;
 
-    n = epoll_wait(b->pfd, evs, b->max_events, timeout_ms);
+    n = wait_ns(b, evs, timeout_ns);
     if (n < 0) return -1;
     for (i = 0; i < n; i++) {
         uint32_t e = evs[i].events;

@@ -80,15 +80,15 @@ int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int for
 }
 
 
-int yl_backend_wait(yl_backend *b, yl_event *out, int timeout_ms)
+int yl_backend_wait(yl_backend *b, yl_event *out, long long timeout_ns)
 {
     struct kevent *evs = (struct kevent *)b->os_events;
     struct timespec ts, *tsp = NULL;
     int i, n, k = 0;
 
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
         tsp = &ts;
     }
     n = kevent(b->pfd, NULL, 0, evs, b->max_events, tsp);
