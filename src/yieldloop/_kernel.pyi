@@ -1,15 +1,18 @@
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from contextvars import Context
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, final
 
 from ._traps import Trap
 
 _T = TypeVar("_T")
 
+@final
 class Task(Generic[_T]):
     """A coroutine or generator run by the kernel; made by ``spawn()``."""
 
     name: str
+    # Tasks are made by spawn(); calling Task() raises TypeError.
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     def get_name(self) -> str: ...
     def set_name(self, value: object) -> None: ...
     def get_coro(self) -> Any: ...
@@ -24,6 +27,7 @@ class Task(Generic[_T]):
     def __await__(self) -> Generator[Any, None, _T]: ...
     def __iter__(self) -> Generator[Any, None, _T]: ...
 
+@final
 class Kernel:
     """One scheduler: a ready queue, a timer heap and a poller."""
 

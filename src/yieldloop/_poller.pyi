@@ -1,8 +1,11 @@
+from typing import final
+
 BACKEND: str
 READ: int
 WRITE: int
 ERROR: int
 
+@final
 class Poller:
     """One OS poller (epoll or kqueue) with its wake-up pipe."""
 

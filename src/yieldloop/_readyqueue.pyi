@@ -1,5 +1,6 @@
-from typing import Any
+from typing import Any, final
 
+@final
 class ReadyQueue:
     """FIFO of object references in a C ring buffer."""
 

@@ -1,5 +1,6 @@
-from typing import Any
+from typing import Any, final
 
+@final
 class TimerEntry:
     """A plain heap entry carrying ``payload``."""
 
@@ -10,6 +11,7 @@ class TimerEntry:
     @property
     def scheduled(self) -> bool: ...
 
+@final
 class TimerHeap:
     """Min-heap of TimerEntry objects by (when, push order)."""
 

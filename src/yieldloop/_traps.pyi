@@ -1,9 +1,10 @@
 from collections.abc import Generator
-from typing import Any, Protocol
+from typing import Any, Protocol, final
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
 
+@final
 class Trap:
     """A request to the yieldloop kernel; await it (or yield it) from a task."""
 
