@@ -57,6 +57,10 @@ from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
 from ._traps import sleep, wait_readable, wait_writable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:  # at run time they come from __getattr__ below, on first use
+    from asyncio import CancelledError, InvalidStateError
+
 __version__ = "0.1.0"
 
 __all__ = [
