@@ -1,8 +1,10 @@
-from typing import final
+from typing import Any, final
 
 @final
 class Handle:
     """A scheduled call; cancel() it to stop it from running."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
     def cancel(self) -> None: ...
     def cancelled(self) -> bool: ...

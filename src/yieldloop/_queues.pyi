@@ -1,4 +1,5 @@
 from typing import Any, Generic, TypeVar
+from typing_extensions import disjoint_base
 
 _T = TypeVar("_T")
 
@@ -6,6 +7,7 @@ class QueueEmpty(Exception): ...
 class QueueFull(Exception): ...
 class QueueShutDown(Exception): ...
 
+@disjoint_base
 class Queue(Generic[_T]):
     """A FIFO queue for tasks; maxsize <= 0 means unbounded."""
 

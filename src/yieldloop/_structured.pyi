@@ -1,9 +1,11 @@
 from collections.abc import Awaitable, Generator
 from types import TracebackType
 from typing import Any, final
+from typing_extensions import disjoint_base
 
 from ._kernel import Task
 
+@disjoint_base
 class TaskGroup:
     """Run child tasks and wait for all of them at the end of the block."""
 

@@ -1,5 +1,6 @@
-from typing import final
 from types import TracebackType
+from typing import final
+from typing_extensions import disjoint_base
 
 from ._traps import Trap
 
@@ -24,6 +25,7 @@ class Lock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Trap: ...
 
+@disjoint_base
 class Semaphore:
     """A counter of free slots."""
 
@@ -36,6 +38,7 @@ class Semaphore:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Trap: ...
 
+@disjoint_base
 class BoundedSemaphore(Semaphore):
     """A Semaphore whose release() refuses to go above the initial value."""
 
