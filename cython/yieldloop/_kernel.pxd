@@ -6,6 +6,7 @@ from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller
 from yieldloop._traps cimport Trap
 from yieldloop._handles cimport Handle
+from yieldloop._tracer cimport Tracer
 
 cdef enum TaskState:
     TASK_PENDING = 0     # not finished: ready, running or blocked on a trap
@@ -63,6 +64,7 @@ cdef class Kernel:
     cdef bint _inbox_pending         # set by other threads after appending to _inbox
     cdef object _executor            # to_thread()'s pool (made on first use)
     cdef object _asyncgens           # WeakSet of async generators started in this run
+    cdef Tracer _tracer              # records what the kernel does, or None
 
     cdef Task _spawn(self, object coro, object name)
     cdef int _run_once(self) except -1
@@ -71,6 +73,7 @@ cdef class Kernel:
     cdef int _dispatch(self, Task t, object value) except -1
     cdef int _take_trap(self, Task t, Trap trap) except -1
     cdef int _await_other(self, Task t, object value) except -1
+    cdef int _trace_trap(self, Task t, Trap trap) except -1
     cdef int _answer(self, Task t, Trap trap, object result, object exc) except -1
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1
     cdef int _deliver_ready(self, Task t, Trap trap) except -1

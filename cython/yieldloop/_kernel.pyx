@@ -38,6 +38,10 @@ from yieldloop._traps cimport (
     Trap, make_trap, trap_done, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE,
     TRAP_JOIN, TRAP_PARK, TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
 from yieldloop._handles cimport Handle, new_handle
+from yieldloop._waitlist cimport WaitList
+from yieldloop._tracer cimport (
+    Tracer, EV_SPAWN, EV_RESUME, EV_YIELD, EV_WAKE, EV_FINISH, Y_BARE, Y_AWAITABLE, Y_BAD,
+    W_TIMER, W_FD, W_TASK, W_CANCEL, W_CLOSED, W_CALLBACK)
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
@@ -129,6 +133,13 @@ cdef PySendResult _throw(object it, object exc, PyObject** out) noexcept:
     Py_INCREF(r)
     out[0] = <PyObject*>r
     return PYGEN_NEXT
+
+
+cdef object _park_label(Trap trap):
+    """What a PARK trap waits for: its wait list's label, or its own."""
+    if isinstance(trap.arg, WaitList):
+        return (<WaitList>trap.arg).label
+    return trap.arg if isinstance(trap.arg, str) else None
 
 
 cdef str _short_repr(object value):
@@ -363,11 +374,14 @@ cdef class Kernel:
         self._ready = ReadyQueue()
         self._timers = TimerHeap()
 
-    def run(self, main, *args):
+    def run(self, main, *args, trace=None):
         """Run ``main`` (a coroutine or generator, or a function returning one,
         called with ``args``) until it finishes; return its result or raise
         its exception. Tasks still alive then are cancelled and waited for.
         Ctrl-C cancels main and raises KeyboardInterrupt once all is done.
+
+        ``trace``: a yieldloop.Tracer to record the run into, or a file name
+        (.txt, .svg, .html or .png) to write the trace to when it ends.
         """
         cdef Task m
         if yl_running_kernel != NULL:
@@ -378,6 +392,12 @@ cdef class Kernel:
         if self._running:
             raise RuntimeError("this kernel is already running")
         coro = _coroutine_of(main, args, "run")
+        if trace is None and _trace_all is not None:
+            trace = _trace_all()
+        trace_file = None
+        if trace is not None and not isinstance(trace, Tracer):
+            trace_file, trace = trace, Tracer()
+        self._tracer = trace
         self._poller = Poller()
         self._abort = None
         self._interrupts = 0
@@ -414,6 +434,10 @@ cdef class Kernel:
             self._running = False
             self._main = None
             self._release()
+            if trace_file is not None:
+                from yieldloop.trace import write
+                write(self._tracer, trace_file)
+            self._tracer = None
         if self._abort is not None:
             exc, self._abort = self._abort, None
             raise exc
@@ -541,6 +565,10 @@ cdef class Kernel:
         self._live_tail = <PyObject*>t
         self.live_tasks += 1
         self._ready.push(t)
+        if self._tracer is not None:
+            self._tracer.tasks[t._id] = t
+            self._tracer.record(EV_SPAWN, 0, t._id,
+                                self._current._id if self._current is not None else 0, 0, None)
         return t
 
     cdef int _run_once(self) except -1:
@@ -574,6 +602,9 @@ cdef class Kernel:
                     break
                 if type(due) is Trap:
                     trap = <Trap>due
+                    if self._tracer is not None:
+                        self._tracer.record(EV_WAKE, W_TIMER, (<Task>trap.task)._id, 0,
+                                            trap.timer.when, None)
                     self._answer(<Task>trap.task, trap, None, None)
                 else:
                     (<Handle>due).heap = None
@@ -659,6 +690,8 @@ cdef class Kernel:
         cdef Trap trap
         if type(waiter) is Trap:
             trap = <Trap>waiter
+            if self._tracer is not None:
+                self._tracer.record(EV_WAKE, W_FD, (<Task>trap.task)._id, 0, trap.fd, None)
             return self._answer(<Task>trap.task, trap, None, None)
         self._ready.push(waiter)         # an I/O callback (Handle)
         return 0
@@ -678,6 +711,8 @@ cdef class Kernel:
             w = self._poller.unwatch(fd, side)
             if type(w) is Trap:
                 trap = <Trap>w
+                if self._tracer is not None:
+                    self._tracer.record(EV_WAKE, W_CLOSED, (<Task>trap.task)._id, 0, fd, None)
                 self._answer(<Task>trap.task, trap, None, ClosedResourceError(
                     "fd %d was closed while task %r waited for it"
                     % (fd, (<Task>trap.task)._get_name())))
@@ -705,6 +740,8 @@ cdef class Kernel:
         if still_there:
             return False
         self._poller.unwatch(trap.fd, side)
+        if self._tracer is not None:
+            self._tracer.record(EV_WAKE, W_CLOSED, (<Task>old.task)._id, 0, trap.fd, None)
         self._answer(<Task>old.task, old, None, ClosedResourceError(
             "%r was closed while task %r waited for it" % (old.arg, (<Task>old.task)._get_name())))
         return True
@@ -721,6 +758,9 @@ cdef class Kernel:
             t._throw = _new_cancelled_error(t._cancel_msg)
         self._current = t
         self.switches += 1
+        if self._tracer is not None:
+            self._tracer.record(EV_RESUME, t._throw is not None, t._id, 0, 0,
+                                t._send if t._throw is None else t._throw)
         PyContext_Enter(t._context)
         if t._throw is None:
             value = t._send
@@ -755,6 +795,8 @@ cdef class Kernel:
     cdef int _dispatch(self, Task t, object value) except -1:
         cdef Trap trap
         if value is None:
+            if self._tracer is not None:
+                self._tracer.record(EV_YIELD, Y_BARE, t._id, 0, 0, None)
             self._ready.push(t)
             return 0
         if type(value) is Trap:
@@ -790,6 +832,8 @@ cdef class Kernel:
             trap.cancelled = True
             self._ready.push(t)
             return 0
+        if self._tracer is not None:
+            self._trace_trap(t, trap)
         if kind == TRAP_YIELD:
             return self._answer(t, trap, None, None)
         if kind == TRAP_SLEEP:
@@ -837,9 +881,26 @@ cdef class Kernel:
         t._trap = trap
         return 0
 
+    cdef int _trace_trap(self, Task t, Trap trap) except -1:
+        """Record what the trap ``t`` yielded asks for."""
+        cdef int kind = trap.kind
+        cdef double number = 0
+        cdef unsigned long long other = 0
+        if kind == TRAP_SLEEP:
+            number = trap.delay
+        elif kind == TRAP_READ or kind == TRAP_WRITE:
+            number = trap.fd
+        elif kind == TRAP_JOIN:
+            other = (<Task>trap.arg)._id
+        return self._tracer.record(EV_YIELD, kind, t._id, other, number,
+                                   _park_label(trap) if kind == TRAP_PARK else None)
+
     cdef int _await_other(self, Task t, object value) except -1:
         """``x = yield awaitable``: run the awaitable's iterator for the task."""
         cdef object exc = None
+        if self._tracer is not None:
+            self._tracer.record(EV_YIELD, Y_AWAITABLE if yl_is_awaitable(value) else Y_BAD,
+                                t._id, 0, 0, value)
         if hasattr(value, "_asyncio_future_blocking"):
             exc = TypeError(
                 "task %r awaits %s, an asyncio future: the yieldloop kernel cannot "
@@ -944,11 +1005,16 @@ cdef class Kernel:
                     self._abort = exc
         t._stack = None
         t._kernel = None             # a finished task does not keep its kernel alive
+        if self._tracer is not None:
+            self._tracer.record(EV_FINISH, t._state, t._id, 0, 0,
+                                t._result if t._state == TASK_DONE else t._exception)
         joiners = t._joiners
         t._joiners = None
         if joiners:
             t._retrieved = True
             for j in joiners:
+                if self._tracer is not None:
+                    self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
                 if t._state == TASK_DONE:
                     self._answer(<Task>j.task, j, t._result, None)
                 else:
@@ -981,6 +1047,9 @@ cdef class Kernel:
         trap = t._trap
         if trap is not None:
             self._unblock(trap)
+            if self._tracer is not None:
+                self._tracer.record(EV_WAKE, W_CANCEL, t._id,
+                                    self._current._id if self._current is not None else 0, 0, None)
             self._answer(t, trap, None, _new_cancelled_error(msg))
         else:
             t._must_cancel = True
@@ -1067,6 +1136,10 @@ def _restore_signals(saved):
 
 # --- the public functions
 
+#: Set by ``python -m yieldloop trace``: a function giving the Tracer (or
+#: file name) for each run() that is not given a trace of its own.
+_trace_all = None
+
 cdef _discard(object main):
     """Close a coroutine or generator that will never run (no warning)."""
     if PyCoro_CheckExact(main) or PyGen_Check(main):
@@ -1139,7 +1212,7 @@ cdef object as_awaitable(object aw):
 cdef int wake(Trap trap, object value, object exc) except -1:
     """Answer a PARK trap with ``value`` or ``exc``, as Future.set_result /
     set_exception; nothing happens if it is already done."""
-    cdef Task t
+    cdef Task t, by
     if trap_done(trap):
         return 0
     if trap.task is None:
@@ -1149,6 +1222,10 @@ cdef int wake(Trap trap, object value, object exc) except -1:
         trap.state = TS_READY
         return 0
     t = <Task>trap.task
+    if t._kernel._tracer is not None:
+        by = t._kernel._current
+        t._kernel._tracer.record(EV_WAKE, W_TASK if by is not None else W_CALLBACK, t._id,
+                                 by._id if by is not None else 0, 0, _park_label(trap))
     return t._kernel._answer(t, trap, value, exc)
 
 
@@ -1164,7 +1241,7 @@ cdef int discard(Trap trap) except -1:
     return 0
 
 
-def run(main, *args):
+def run(main, *args, trace=None):
     """Run ``main`` on a new kernel until it finishes and return its result.
 
     ``main`` is a coroutine, a generator, or a function (async def,
@@ -1172,6 +1249,8 @@ def run(main, *args):
     exit every task still alive is cancelled and waited for, and nothing
     stays registered. Ctrl-C cancels main and then raises
     KeyboardInterrupt. Calling run() inside a running kernel is an error.
+    ``trace`` records the run: a yieldloop.Tracer, or a file name to write
+    the trace to (.txt log, .svg or .html timeline, .png chart).
 
         async def main(n):
             await yieldloop.sleep(0.1)
@@ -1179,7 +1258,7 @@ def run(main, *args):
 
         assert yieldloop.run(main, 21) == 42
     """
-    return Kernel().run(main, *args)
+    return Kernel().run(main, *args, trace=trace)
 
 
 def spawn(coro, *args, name=None):

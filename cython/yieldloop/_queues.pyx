@@ -41,8 +41,8 @@ cdef class Queue:
         q.task_done()               # lets q.join() return once all are done
     """
     def __cinit__(self, *args, **kwargs):
-        self._getters = WaitList()
-        self._putters = WaitList()
+        self._getters = WaitList("Queue.get()")
+        self._putters = WaitList("Queue.put()")
         self._finished = Event()
         self._finished.set()
 

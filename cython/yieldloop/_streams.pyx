@@ -108,7 +108,7 @@ cdef class Stream:
         self._sock = sock
         self._rbuf = bytearray()
         self._wbuf = bytearray()
-        self._writers = WaitList()
+        self._writers = WaitList("Stream drain")
         self._limit = limit
         self._high = high_water
         self._low = low_water
@@ -541,7 +541,7 @@ cdef Server _new_server(list sockets, handler, Py_ssize_t limit, object unix_pat
     server._handler = handler
     server._limit = limit
     server._unix_path = unix_path
-    server._closed_waiters = WaitList()
+    server._closed_waiters = WaitList("Server.serve_forever()")
     server._acceptors = [spawn_task(server._kernel, _accept_loop(server, s), None)
                          for s in sockets]
     return server

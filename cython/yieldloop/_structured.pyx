@@ -24,9 +24,12 @@ else:
     from exceptiongroup import BaseExceptionGroup, ExceptionGroup
 
 
-cdef Trap _parked():
-    """A PARK trap outside any wait list, woken by a done-callback."""
-    return make_trap(TRAP_PARK)
+cdef Trap _parked(str label):
+    """A PARK trap outside any wait list, woken by a done-callback; ``label``
+    says what for (traces, reprs)."""
+    cdef Trap t = make_trap(TRAP_PARK)
+    t.arg = label
+    return t
 
 
 # --- TaskGroup
@@ -86,7 +89,7 @@ cdef class TaskGroup:
             self._abort()
         while self._tasks:
             if self._on_completed is None:
-                self._on_completed = _parked()
+                self._on_completed = _parked("TaskGroup exit")
             try:
                 await self._on_completed
             except BaseException as ex:
@@ -328,7 +331,7 @@ async def _join_ignoring_result(Task task):
     cdef Trap trap
     if task.done():
         return
-    trap = _parked()
+    trap = _parked("wait_for() cleanup")
     task.add_done_callback(lambda t: wake(trap, None, None))
     await trap
 
@@ -408,7 +411,7 @@ async def _gather_wait(Gathering g, list children, bint return_exceptions):
     first_error = []
     if not children:
         return []
-    trap = _parked()
+    trap = _parked("gather()")
 
     def on_done(Task child):
         nonlocal remaining
@@ -434,7 +437,7 @@ async def _gather_wait(Gathering g, list children, bint return_exceptions):
         # just loops).
         g.cancel()
         while remaining:
-            trap = _parked()
+            trap = _parked("gather() cleanup")
             try:
                 await trap
             except BaseException as again:

@@ -38,7 +38,7 @@ cdef class Event:
     """
 
     def __cinit__(self):
-        self._waiters = WaitList()
+        self._waiters = WaitList("Event.wait()")
 
     def is_set(self):
         """True if the flag is set."""
@@ -87,7 +87,7 @@ cdef class Lock:
     """
 
     def __cinit__(self):
-        self._waiters = WaitList()
+        self._waiters = WaitList("Lock.acquire()")
 
     def locked(self):
         """True if the lock is held."""
@@ -150,7 +150,7 @@ cdef class Semaphore:
     """
 
     def __cinit__(self, *args, **kwargs):
-        self._waiters = WaitList()
+        self._waiters = WaitList("Semaphore.acquire()")
 
     def __init__(self, value=1):
         if value < 0:
@@ -238,7 +238,7 @@ cdef class Condition:
     """
 
     def __cinit__(self, *args, **kwargs):
-        self._waiters = WaitList()
+        self._waiters = WaitList("Condition.wait()")
 
     def __init__(self, lock=None):
         self._lock = Lock() if lock is None else lock

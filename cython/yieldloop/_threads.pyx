@@ -29,6 +29,7 @@ async def to_thread(fn, /, *args, **kwargs):
     """
     cdef Kernel kernel = need_kernel("to_thread()")
     cdef Trap trap = make_trap(TRAP_PARK)
+    trap.arg = "to_thread()"
     context = PyContext_CopyCurrent()
 
     def work():

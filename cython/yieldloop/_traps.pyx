@@ -65,7 +65,8 @@ cdef class Trap:
             return "join of %r" % (self.arg,)
         if self.arg is None:
             return "park"
-        return "park on %r" % (self.arg,)
+        label = getattr(self.arg, "label", self.arg)
+        return "park on %s" % (label,)
 
     def __repr__(self):
         return "<yieldloop trap %s>" % self._describe()

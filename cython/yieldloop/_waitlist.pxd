@@ -9,6 +9,7 @@ cdef class WaitList:
     cdef PyObject* _head      # oldest trap (owned, as are all in the list)
     cdef PyObject* _tail
     cdef Py_ssize_t _len
+    cdef public str label     # what a task parked here waits for, e.g. "Queue.get()"
 
     cdef Trap park(self)
     cdef int append(self, Trap t) except -1

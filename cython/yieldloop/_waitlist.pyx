@@ -17,7 +17,11 @@ from yieldloop._traps cimport make_trap, TRAP_PARK
 
 
 cdef class WaitList:
-    """FIFO of parked traps (see the module docstring)."""
+    """FIFO of parked traps (see the module docstring); ``label`` names the
+    operation that parks there, for traces and reprs."""
+
+    def __init__(self, label=None):
+        self.label = label
 
     def __dealloc__(self):
         if self._head != NULL:
@@ -82,4 +86,4 @@ cdef class WaitList:
         return self._len != 0
 
     def __repr__(self):
-        return "<WaitList waiters=%d>" % self._len
+        return "<WaitList %s waiters=%d>" % (self.label or "", self._len)

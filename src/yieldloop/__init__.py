@@ -55,6 +55,7 @@ from ._streams import (
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
+from ._tracer import Tracer
 from ._traps import sleep, wait_readable, wait_writable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -87,6 +88,7 @@ __all__ = [
     "Stream",
     "Task",
     "TaskGroup",
+    "Tracer",
     "Timeout",
     "coroutine",
     "current_kernel",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m yieldloop bench ...`` and ``python -m yieldloop examples [NAME]``."""
+"""Command line: ``python -m yieldloop bench``, ``examples [NAME]`` and ``trace SCRIPT``."""
 
 import sys
 
@@ -9,6 +9,7 @@ def main(argv=None):
     commands = {
         "bench": "run the benchmarks against asyncio (and uvloop, trio when installed)",
         "examples": "list the examples, or run one: examples NAME",
+        "trace": "run a script with its yieldloop runs traced: trace [--html F] SCRIPT",
     }
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m yieldloop COMMAND [args]\n\ncommands:")
@@ -23,6 +24,10 @@ def main(argv=None):
         from yieldloop.examples import main as examples
 
         return examples(argv[1:])
+    if argv[0] == "trace":
+        from yieldloop._tracecli import main as trace
+
+        return trace(argv[1:])
     return 2
 
 

@@ -1,0 +1,101 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The tracer: every spawn, resume, yield, wake-up and finish of a kernel run.
+
+The kernel calls ``record()`` at each of those points when a Tracer is
+attached (one pointer test when none is). An event is a small C struct with
+a timestamp; only the values a task was resumed with, yielded or finished
+with are kept as object references (so they stay alive while the trace
+does). Rendering (text log, SVG/HTML timeline, PNG) is yieldloop.trace's
+job: ``events()`` hands the events over as tuples.
+
+Memory is bounded: past ``limit`` events the rest are counted in
+``dropped``, not kept.
+"""
+from cpython.mem cimport PyMem_Realloc, PyMem_Free
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from yieldloop.includes.capi cimport yl_monotonic
+
+cdef enum:
+    INITIAL_EVENTS = 1024
+
+KINDS = {EV_SPAWN: "spawn", EV_RESUME: "resume", EV_YIELD: "yield", EV_WAKE: "wake",
+         EV_FINISH: "finish"}
+WAKE_CAUSES = {W_TIMER: "timer", W_FD: "fd", W_TASK: "task", W_CANCEL: "cancel",
+               W_CLOSED: "closed", W_CALLBACK: "callback"}
+YIELD_BARE = Y_BARE
+YIELD_AWAITABLE = Y_AWAITABLE
+YIELD_BAD = Y_BAD
+
+
+cdef class Tracer:
+    """Records what a kernel does; pass it as ``yieldloop.run(main, trace=tracer)``.
+
+        tracer = yieldloop.Tracer()
+        yieldloop.run(main, trace=tracer)
+        print(yieldloop.trace.text(tracer))
+    """
+
+    def __init__(self, Py_ssize_t limit=1_000_000):
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        self.limit = limit
+        self.tasks = {}
+        self.start = yl_monotonic()
+
+    def __dealloc__(self):
+        self.clear()
+        PyMem_Free(self._events)
+
+    cdef int record(self, int kind, int code, unsigned long long task,
+                    unsigned long long other, double number, object obj) except -1:
+        cdef trace_event* ev
+        cdef void* grown
+        if self._len == self.limit:
+            self.dropped += 1
+            return 0
+        if self._len == self._cap:
+            grown = PyMem_Realloc(self._events, 2 * max(self._cap, INITIAL_EVENTS // 2)
+                                  * sizeof(trace_event))
+            if grown == NULL:
+                raise MemoryError()
+            self._events = <trace_event*>grown
+            self._cap = 2 * max(self._cap, INITIAL_EVENTS // 2)
+        ev = &self._events[self._len]
+        ev.t = yl_monotonic()
+        ev.kind = kind
+        ev.code = code
+        ev.task = task
+        ev.other = other
+        ev.number = number
+        ev.obj = NULL
+        if obj is not None:
+            Py_INCREF(obj)
+            ev.obj = <PyObject*>obj
+        self._len += 1
+        return 0
+
+    def __len__(self):
+        return self._len
+
+    def events(self):
+        """The events as ``(t, kind, code, task, other, number, obj)`` tuples;
+        ``t`` in seconds since the tracer was made, ``kind`` a name."""
+        cdef Py_ssize_t i
+        cdef trace_event* ev
+        out = []
+        for i in range(self._len):
+            ev = &self._events[i]
+            out.append((ev.t - self.start, KINDS[ev.kind], ev.code, ev.task, ev.other,
+                        ev.number, <object>ev.obj if ev.obj != NULL else None))
+        return out
+
+    def clear(self):
+        """Drop every event recorded so far."""
+        cdef Py_ssize_t i
+        for i in range(self._len):
+            Py_XDECREF(self._events[i].obj)
+            self._events[i].obj = NULL
+        self._len = 0
+        self.dropped = 0
+        if self.tasks is not None:
+            self.tasks.clear()
