@@ -171,6 +171,22 @@ EXPECTED = {
           waiter: hot pasta served to table 1
           served, by table: [(1, 'hot pasta'), (2, 'hot soup'), (3, 'hot salad')]
         """,
+    "under_await": """\
+        run() returned ('A', 'B'); the kernel's trace of it:
+        yieldloop trace: 12 events, 2 tasks
+        main     spawned
+        main     resumed
+        fetch-a  spawned by main
+        main     awaits sleep(0.02): a timer in the heap
+        fetch-a  resumed
+        fetch-a  awaits sleep(0.01): a timer in the heap
+        fetch-a  woken by its timer
+        fetch-a  resumed
+        fetch-a  returned 'A'
+        main     woken by its timer
+        main     resumed
+        main     returned ('A', 'B')
+        """,
     "pipeline": """\
         A producer, a Queue(maxsize=2) and three workers; 6 jobs:
           producer: put job 1

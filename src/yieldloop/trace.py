@@ -186,7 +186,9 @@ def svg(tracer, *, title="yieldloop trace"):
     """The timeline as a standalone SVG document (a string)."""
     tl = _Timeline(tracer)
     left, top, lane_h, right = 190, 50, 34, 40
-    width = int(left + (tl.x[-1] if tl.x else 0) + right)
+    legend = [("run slice", "#4a6fa5")] + [(_legend(k), c) for k, c in _COLORS.items()]
+    legend_width = sum(26 + 7 * len(name) for name, _ in legend)
+    width = int(left + max(tl.x[-1] if tl.x else 0, legend_width) + right)
     height = top + lane_h * len(tl.lanes) + 70
     esc = html.escape
     out = [
@@ -240,7 +242,6 @@ def svg(tracer, *, title="yieldloop trace"):
                    f'text-anchor="middle">{tl.events[i][0] * 1000:.2f}</text>')
     out.append(f'<text x="{left}" y="{base + 38}" font-size="11">time (ms since the start; '
                'compressed scale: long waits are drawn shorter)</text>')
-    legend = [("run slice", "#4a6fa5")] + [(_legend(k), c) for k, c in _COLORS.items()]
     lx = left
     for name, color in legend:
         out.append(f'<rect x="{lx}" y="{base + 48}" width="10" height="10" fill="{color}"/>'

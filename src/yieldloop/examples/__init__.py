@@ -8,7 +8,8 @@ describes it and a ``main()`` that runs it and prints what it shows.
 ``EXAMPLES`` gives their order, which follows the history: generators, then
 ``send()``, generator schedulers, ``yield from``, ``@coroutine``,
 ``async def``, running tasks concurrently, async generators, the Tornado
-style, all of them mixed in one program, a producer/consumer pipeline
+style, all of them mixed in one program, a traced run that shows what
+happens under await, a producer/consumer pipeline
 built on the kernel's Queue, and networking: an echo server (in async def
 and in plain generators) and a chat server.
 """
@@ -28,6 +29,7 @@ EXAMPLES = (
     "async_for",
     "tornado_handler",
     "mixed_styles",
+    "under_await",
     "pipeline",
     "echo_server",
     "echo_generators",
