@@ -49,6 +49,23 @@ cdef class Handle:
         """The deadline on the kernel's clock (timers only)."""
         return self.timer.when
 
+    def get_context(self):
+        """The contextvars.Context the callback runs in (None: the current one)."""
+        return self.context
+
+    def _run(self):
+        # asyncio's spelling, for code that runs a handle by hand.
+        self.run()
+
+    @property
+    def _cancelled(self):
+        return self.cancelled_
+
+    @property
+    def _source_traceback(self):
+        # asyncio's debug mode records where a handle was made; we do not.
+        return None
+
     def __repr__(self):
         if self.cancelled_:
             return "<Handle cancelled>"

@@ -67,6 +67,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BoundedSemaphore",
     "BusyResourceError",
+    "EventLoopPolicy",
     "CancelledError",
     "ClosedResourceError",
     "Condition",
@@ -75,6 +76,7 @@ __all__ = [
     "InvalidStateError",
     "Kernel",
     "LifoQueue",
+    "Loop",
     "LimitOverrunError",
     "Lock",
     "POLL_BACKEND",
@@ -94,11 +96,14 @@ __all__ = [
     "current_kernel",
     "current_task",
     "gather",
+    "install",
+    "new_event_loop",
     "getaddrinfo",
     "notify_closing",
     "open_connection",
     "open_unix_connection",
     "run",
+    "run_asyncio",
     "shield",
     "sleep",
     "sock_accept",
@@ -121,12 +126,28 @@ __all__ = [
 ]
 
 
+def new_event_loop():
+    """A new yieldloop.Loop: an asyncio event loop on yieldloop's core.
+
+        asyncio.run(main(), loop_factory=yieldloop.new_event_loop)
+    """
+    from .loop import Loop
+
+    return Loop()
+
+
 def __getattr__(name):
-    # asyncio's exceptions, imported on first use (asyncio is slow to import).
+    # asyncio's exceptions and the asyncio front end, imported on first use
+    # (asyncio is slow to import and the native API does not need it).
     if name in ("CancelledError", "InvalidStateError"):
         import asyncio
 
         value = getattr(asyncio, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
+    elif name in ("Loop", "EventLoopPolicy", "install", "run_asyncio"):
+        from . import loop
+
+        value = getattr(loop, name)
+    else:
+        raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -1,0 +1,355 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The core of yieldloop.Loop, the asyncio event loop: callbacks, timers,
+fd callbacks and the run loop, on the kernel's own ready queue, timer heap
+and poller.
+
+yieldloop.Loop is ``class Loop(LoopCore, <asyncio's Unix event loop>)``:
+LoopCore comes first in the method order, so everything that schedules or
+waits (call_soon, call_at, call_later, call_soon_threadsafe, the fd reader
+and writer hooks, run_forever, stop, close) runs here, in C data structures,
+while asyncio's Python code for the rest (tasks and futures, create_task,
+servers and connections built on the fd hooks, subprocesses, signals,
+executors, the exception handler) runs on top of it unchanged.
+
+Differences from the native kernel: fd callbacks are persistent (asyncio's
+semantics: a reader runs each time the fd is readable, until removed), and
+a callback runs in a copy of the context it was scheduled from.
+
+Invariants: the ready queue holds Handles only; a Handle is in at most one
+of: the ready queue, the timer heap, a poller slot; ``_closed_c`` mirrors
+asyncio's ``_closed`` for the fast paths.
+"""
+cimport cython
+from yieldloop._readyqueue cimport ReadyQueue
+from yieldloop._timerheap cimport TimerHeap
+from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
+from yieldloop._handles cimport Handle, new_handle
+from yieldloop.includes.capi cimport yl_monotonic, PyContext_CopyCurrent, PyErr_CheckSignals
+
+from libc.math cimport INFINITY
+
+import selectors
+import sys
+import threading
+from collections import deque
+from collections.abc import Mapping
+
+from asyncio import events
+from asyncio.log import logger
+
+cdef double MAXIMUM_SELECT_TIMEOUT = 24 * 3600.0
+
+
+cdef int _fileno(object fileobj) except -1:
+    """An fd from an int or an object with fileno() (selectors' rules)."""
+    cdef object fd = fileobj
+    if not isinstance(fileobj, int):
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError("Invalid file object: %r" % (fileobj,)) from None
+    if fd < 0:
+        raise ValueError("Invalid file descriptor: %d" % fd)
+    return fd
+
+
+cdef class LoopCore:
+    """The Cython half of yieldloop.Loop (see the module docstring)."""
+    cdef ReadyQueue _ready_c
+    cdef TimerHeap _timers_c
+    cdef Poller _poller_c
+    cdef object _inbox          # Handles from other threads (deque.append is atomic)
+    cdef bint _inbox_pending
+    cdef bint _stop_c
+    cdef bint _closed_c
+    cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
+
+    def __cinit__(self, *args, **kwargs):
+        self._ready_c = ReadyQueue()
+        self._timers_c = TimerHeap()
+        self._poller_c = Poller()
+        self._inbox = deque()
+
+    # --- scheduling
+
+    def time(self):
+        """The loop's clock: time.monotonic()'s."""
+        return yl_monotonic()
+
+    cdef inline _check_open(self):
+        if self._closed_c:
+            raise RuntimeError("Event loop is closed")
+
+    cdef inline object _context(self, object context):
+        return PyContext_CopyCurrent() if context is None else context
+
+    def call_soon(self, callback, *args, context=None):
+        """Call ``callback(*args)`` in the next loop iteration."""
+        cdef Handle h
+        self._check_open()
+        if self._debug_c:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+        h = new_handle(callback, args, self._context(context))
+        self._ready_c.push(h)
+        return h
+
+    def _call_soon(self, callback, args, context):
+        cdef Handle h = new_handle(callback, tuple(args), self._context(context))
+        self._ready_c.push(h)
+        return h
+
+    def call_later(self, delay, callback, *args, context=None):
+        """Call ``callback(*args)`` after ``delay`` seconds."""
+        if delay is None:
+            raise TypeError("delay must not be None")
+        return self._schedule(yl_monotonic() + delay, callback, args, context)
+
+    def call_at(self, when, callback, *args, context=None):
+        """Call ``callback(*args)`` at ``when`` on the loop's clock."""
+        if when is None:
+            raise TypeError("when cannot be None")
+        return self._schedule(when, callback, args, context)
+
+    cdef Handle _schedule(self, double when, callback, tuple args, context):
+        cdef Handle h
+        self._check_open()
+        if self._debug_c:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        h = new_handle(callback, args, self._context(context))
+        h.timer.when = when
+        self._timers_c.push(h, &h.timer)
+        h.heap = self._timers_c
+        return h
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        """call_soon() from any thread: the loop is woken to run it."""
+        cdef Handle h
+        self._check_open()
+        if self._debug_c:
+            self._check_callback(callback, "call_soon_threadsafe")
+        h = new_handle(callback, args, self._context(context))
+        self._inbox.append(h)
+        self._inbox_pending = True
+        self._write_to_self()
+        return h
+
+    # --- fd callbacks: asyncio's selector-loop hooks, persistent
+
+    def _add_reader(self, fd, callback, *args):
+        return self._watch(_fileno(fd), YL_READ, callback, args)
+
+    def _add_writer(self, fd, callback, *args):
+        return self._watch(_fileno(fd), YL_WRITE, callback, args)
+
+    def _remove_reader(self, fd):
+        return self._unwatch(_fileno(fd), YL_READ)
+
+    def _remove_writer(self, fd):
+        return self._unwatch(_fileno(fd), YL_WRITE)
+
+    cdef Handle _watch(self, int fd, int side, callback, tuple args):
+        cdef Handle h
+        cdef object old
+        self._check_open()
+        h = new_handle(callback, args, PyContext_CopyCurrent())
+        old = self._poller_c.unwatch(fd, side)
+        if old is not None:
+            (<Handle>old).cancel()
+        self._poller_c.watch(fd, side, h, None)
+        return h
+
+    cdef bint _unwatch(self, int fd, int side) except -1:
+        cdef object old
+        if self._closed_c:
+            return False
+        old = self._poller_c.unwatch(fd, side)
+        if old is None:
+            return False
+        (<Handle>old).cancel()
+        return True
+
+    def _process_events(self, event_list):
+        pass        # events are dispatched in _run_once
+
+    def set_debug(self, enabled):
+        """asyncio's debug mode: thread checks, slow-callback warnings,
+        coroutine origin tracking."""
+        super().set_debug(enabled)
+        self._debug_c = bool(enabled)
+
+    # --- running
+
+    def stop(self):
+        """Stop after the current iteration (run_forever returns)."""
+        self._stop_c = True
+        self._stopping = True
+
+    def run_forever(self):
+        """Run until stop() is called."""
+        self._check_closed()
+        self._check_running()
+        self._set_coroutine_origin_tracking(self._debug)
+        old_hooks = sys.get_asyncgen_hooks()
+        self._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
+                               finalizer=self._asyncgen_finalizer_hook)
+        events._set_running_loop(self)
+        try:
+            while True:
+                self._run_once_c()
+                if self._stop_c:
+                    break
+        finally:
+            self._stop_c = False
+            self._stopping = False
+            self._thread_id = None
+            events._set_running_loop(None)
+            self._set_coroutine_origin_tracking(False)
+            sys.set_asyncgen_hooks(*old_hooks)
+
+    def _run_once(self):
+        self._run_once_c()
+
+    cdef int _run_once_c(self) except -1:
+        cdef double timeout, deadline, now
+        cdef Py_ssize_t n, i
+        cdef int nev, fd, flags
+        cdef object due, w
+        cdef Handle h
+        if self._inbox_pending:
+            self._inbox_pending = False
+            while self._inbox:
+                self._ready_c.push(self._inbox.popleft())
+        if self._ready_c.count() or self._stop_c:
+            timeout = 0.0
+        else:
+            deadline = self._timers_c.next_deadline()
+            if deadline == INFINITY:
+                timeout = -1.0
+            else:
+                timeout = min(max(0.0, deadline - yl_monotonic()), MAXIMUM_SELECT_TIMEOUT)
+        nev = self._poller_c.poll(timeout)
+        PyErr_CheckSignals()
+        for i in range(nev):
+            fd = self._poller_c.event_fd(i)
+            flags = self._poller_c.event_flags(i)
+            if flags & (YL_READ | YL_ERROR):
+                w = self._poller_c.waiter(fd, YL_READ)
+                if w is not None and not (<Handle>w).cancelled_:
+                    self._ready_c.push(w)
+            if flags & (YL_WRITE | YL_ERROR):
+                w = self._poller_c.waiter(fd, YL_WRITE)
+                if w is not None and not (<Handle>w).cancelled_:
+                    self._ready_c.push(w)
+        if self._timers_c.live():
+            now = yl_monotonic()
+            while True:
+                due = self._timers_c.pop_due(now)
+                if due is None:
+                    break
+                (<Handle>due).heap = None
+                self._ready_c.push(due)
+        n = self._ready_c.count()
+        while n > 0:
+            n -= 1
+            h = <Handle>self._ready_c.pop()
+            if h.cancelled_:
+                continue
+            if self._debug_c:
+                self._run_debug(h)
+            else:
+                self._run_handle(h)
+        return 0
+
+    cdef int _run_handle(self, Handle h) except -1:
+        try:
+            h.run()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.call_exception_handler({
+                "message": "Exception in callback %r" % (h,),
+                "exception": exc,
+                "handle": h,
+            })
+        return 0
+
+    cdef int _run_debug(self, Handle h) except -1:
+        cdef double t0 = yl_monotonic(), dt
+        self._current_handle = h
+        try:
+            self._run_handle(h)
+        finally:
+            self._current_handle = None
+        dt = yl_monotonic() - t0
+        if dt >= self.slow_callback_duration:
+            logger.warning("Executing %r took %.3f seconds", h, dt)
+        return 0
+
+    def close(self):
+        """Close the loop: asyncio's own closing, then the core's queues,
+        timers and poller."""
+        super().close()
+        if self.is_closed() and not self._closed_c:
+            self._closed_c = True
+            self._ready_c.clear()
+            self._timers_c.clear()
+            self._inbox.clear()
+            self._poller_c.close()
+
+    @property
+    def _core_stats(self):
+        """Counts for tests: ready handles, live timers, fd callbacks."""
+        return {"ready": self._ready_c.count(), "timers": self._timers_c.live(),
+                "fds": self._poller_c.nwaiters}
+
+    def _selector_view(self):
+        return _PollerSelector(self)
+
+
+class _PollerSelector(selectors.BaseSelector):
+    """What asyncio's code may ask of ``loop._selector``: a read-only map of
+    the fd callbacks (transports' reprs use it). The loop never selects
+    through it."""
+
+    def __init__(self, loop):
+        self._map = _CallbackMap(loop)
+
+    def register(self, fileobj, events, data=None):
+        raise NotImplementedError("yieldloop.Loop registers fds itself")
+
+    def unregister(self, fileobj):
+        raise NotImplementedError("yieldloop.Loop registers fds itself")
+
+    def select(self, timeout=None):
+        raise NotImplementedError("yieldloop.Loop polls itself")
+
+    def get_map(self):
+        return self._map
+
+    def close(self):
+        pass
+
+
+class _CallbackMap(Mapping):
+    def __init__(self, loop):
+        self._loop = loop
+
+    def __getitem__(self, fd):
+        cdef LoopCore core = self._loop
+        fd = _fileno(fd)
+        reader = core._poller_c.waiter(fd, YL_READ)
+        writer = core._poller_c.waiter(fd, YL_WRITE)
+        if reader is None and writer is None:
+            raise KeyError(fd)
+        mask = (selectors.EVENT_READ if reader is not None else 0) | (
+            selectors.EVENT_WRITE if writer is not None else 0)
+        return selectors.SelectorKey(fd, fd, mask, (reader, writer))
+
+    def __iter__(self):
+        return iter([])
+
+    def __len__(self):
+        return 0
