@@ -9,7 +9,7 @@ import time
 
 TITLE = "async tree (gather)"
 UNIT = "ns/node"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"levels": 5, "branches": 6}, "full": {"levels": 6, "branches": 6}}
 
 
@@ -59,6 +59,10 @@ def asyncio(levels, branches):
 
 def uvloop(levels, branches):
     return _asyncio("uvloop", levels, branches)
+
+
+def yieldloop_loop(levels, branches):
+    return _asyncio("yieldloop-loop", levels, branches)
 
 
 def trio(levels, branches):

@@ -10,7 +10,7 @@ import time
 
 TITLE = "await chain"
 UNIT = "ns/switch"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 CASES = {
     "depth 10": {
         "quick": {"tasks": 20, "depth": 10, "switches": 1000},
@@ -73,6 +73,10 @@ def asyncio(tasks, depth, switches):
 
 def uvloop(tasks, depth, switches):
     return _asyncio("uvloop", tasks, depth, switches)
+
+
+def yieldloop_loop(tasks, depth, switches):
+    return _asyncio("yieldloop-loop", tasks, depth, switches)
 
 
 def trio(tasks, depth, switches):

@@ -12,7 +12,7 @@ from ._echo import CASES, floor, ops  # noqa: F401 - the driver reads them here
 TITLE = "TCP echo, sock API"
 UNIT = "req/s"
 LOWER_IS_BETTER = False
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "floor")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "floor")
 
 
 def _listener():
@@ -128,3 +128,7 @@ def asyncio(clients, size, requests):
 
 def uvloop(clients, size, requests):
     return _asyncio("uvloop", clients, size, requests)
+
+
+def yieldloop_loop(clients, size, requests):
+    return _asyncio("yieldloop-loop", clients, size, requests)

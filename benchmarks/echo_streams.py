@@ -11,7 +11,7 @@ from ._echo import CASES, floor, ops  # noqa: F401 - the driver reads them here
 TITLE = "TCP echo, streams"
 UNIT = "req/s"
 LOWER_IS_BETTER = False
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio", "floor")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio", "floor")
 
 
 def yieldloop(clients, size, requests):
@@ -92,6 +92,10 @@ def asyncio(clients, size, requests):
 
 def uvloop(clients, size, requests):
     return _asyncio("uvloop", clients, size, requests)
+
+
+def yieldloop_loop(clients, size, requests):
+    return _asyncio("yieldloop-loop", clients, size, requests)
 
 
 def trio(clients, size, requests):

@@ -13,7 +13,7 @@ import time
 
 TITLE = "import time"
 UNIT = "ms"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"runs": 5}, "full": {"runs": 15}}
 WARMUP = False
 
@@ -42,6 +42,10 @@ def asyncio(runs):
 
 def uvloop(runs):
     return _import_ms("uvloop", runs)
+
+
+def yieldloop_loop(runs):
+    return _import_ms("yieldloop.loop", runs)
 
 
 def trio(runs):

@@ -9,7 +9,7 @@ import time
 
 TITLE = "lock contention"
 UNIT = "ns/acquire"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"tasks": 50, "rounds": 200}, "full": {"tasks": 100, "rounds": 500}}
 
 
@@ -63,6 +63,10 @@ def asyncio(tasks, rounds):
 
 def uvloop(tasks, rounds):
     return _asyncio("uvloop", tasks, rounds)
+
+
+def yieldloop_loop(tasks, rounds):
+    return _asyncio("yieldloop-loop", tasks, rounds)
 
 
 def trio(tasks, rounds):

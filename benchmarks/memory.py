@@ -11,7 +11,7 @@ import os
 
 TITLE = "memory per sleeping task"
 UNIT = "bytes/task"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"tasks": 100000}, "full": {"tasks": 100000}}
 WARMUP = False
 
@@ -77,6 +77,10 @@ def asyncio(tasks):
 
 def uvloop(tasks):
     return _asyncio("uvloop", tasks)
+
+
+def yieldloop_loop(tasks):
+    return _asyncio("yieldloop-loop", tasks)
 
 
 def trio(tasks):

@@ -8,7 +8,7 @@ import time
 
 TITLE = "queue ping-pong"
 UNIT = "ns/round trip"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"rounds": 20000}, "full": {"rounds": 100000}}
 
 
@@ -70,6 +70,10 @@ def asyncio(rounds):
 
 def uvloop(rounds):
     return _asyncio("uvloop", rounds)
+
+
+def yieldloop_loop(rounds):
+    return _asyncio("yieldloop-loop", rounds)
 
 
 def trio(rounds):

@@ -3,6 +3,7 @@
 - ``yieldloop``: the native API (``yieldloop.run``);
 - ``asyncio``: asyncio's default event loop;
 - ``uvloop``: asyncio on uvloop's loop (when installed);
+- ``yieldloop-loop``: asyncio on yieldloop.Loop, yieldloop's asyncio front end;
 - ``trio``: trio (when installed);
 - ``floor``: the best a workload can do in pure Python without a scheduler
   (e.g. a bare ``send()`` round-robin), to show how close the others get.
@@ -10,7 +11,7 @@
 
 import importlib.util
 
-ALL = ("yieldloop", "asyncio", "uvloop", "trio", "floor")
+ALL = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio", "floor")
 
 #: What the report divides by.
 BASELINE = "asyncio"
@@ -33,6 +34,10 @@ def loop_factory(name):
         import uvloop
 
         return uvloop.new_event_loop
+    if name == "yieldloop-loop":
+        import yieldloop
+
+        return yieldloop.new_event_loop
     raise ValueError(f"{name} is not an asyncio event loop")
 
 

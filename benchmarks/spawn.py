@@ -8,7 +8,7 @@ import time
 
 TITLE = "spawn + join"
 UNIT = "ns/task"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio", "floor")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio", "floor")
 PARAMS = {"quick": {"tasks": 20000}, "full": {"tasks": 100000}}
 
 
@@ -63,6 +63,10 @@ def asyncio(tasks):
 
 def uvloop(tasks):
     return _asyncio("uvloop", tasks)
+
+
+def yieldloop_loop(tasks):
+    return _asyncio("yieldloop-loop", tasks)
 
 
 def trio(tasks):

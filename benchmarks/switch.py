@@ -11,7 +11,7 @@ import time
 
 TITLE = "context switch"
 UNIT = "ns/switch"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio", "floor")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio", "floor")
 PARAMS = {"quick": {"tasks": 100, "switches": 1000}, "full": {"tasks": 100, "switches": 5000}}
 
 
@@ -65,6 +65,10 @@ def asyncio(tasks, switches):
 
 def uvloop(tasks, switches):
     return _asyncio("uvloop", tasks, switches)
+
+
+def yieldloop_loop(tasks, switches):
+    return _asyncio("yieldloop-loop", tasks, switches)
 
 
 def trio(tasks, switches):

@@ -12,7 +12,7 @@ import time
 
 TITLE = "timer lateness"
 UNIT = "us late (median)"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"tasks": 1000}, "full": {"tasks": 5000}}
 WARMUP = False
 
@@ -68,6 +68,10 @@ def asyncio(tasks):
 
 def uvloop(tasks):
     return _asyncio("uvloop", tasks)
+
+
+def yieldloop_loop(tasks):
+    return _asyncio("yieldloop-loop", tasks)
 
 
 def trio(tasks):

@@ -10,7 +10,7 @@ import time
 
 TITLE = "timers"
 UNIT = "ns/timer"
-RUNTIMES = ("yieldloop", "asyncio", "uvloop", "trio")
+RUNTIMES = ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
 PARAMS = {"quick": {"tasks": 20000}, "full": {"tasks": 100000}}
 
 
@@ -65,6 +65,10 @@ def asyncio(tasks):
 
 def uvloop(tasks):
     return _asyncio("uvloop", tasks)
+
+
+def yieldloop_loop(tasks):
+    return _asyncio("yieldloop-loop", tasks)
 
 
 def trio(tasks):

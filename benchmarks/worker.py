@@ -15,7 +15,7 @@ import sys
 def measure(workload, runtime, params):
     """The workload's figure for one measured run (after a warm-up)."""
     mod = importlib.import_module(f"{__package__}.{workload}")
-    fn = getattr(mod, runtime)
+    fn = getattr(mod, runtime.replace("-", "_"))
     if getattr(mod, "WARMUP", True):
         fn(**{k: max(1, v // 10) if isinstance(v, int) else v for k, v in params.items()})
     gc.collect()
