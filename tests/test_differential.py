@@ -15,6 +15,8 @@ from types import SimpleNamespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pytest
+
 import yieldloop as yl
 
 YIELDLOOP = SimpleNamespace(
@@ -126,6 +128,7 @@ def execute(rt, prog):
     return log
 
 
+@pytest.mark.heavy
 @settings(max_examples=300, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs)

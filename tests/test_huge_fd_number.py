@@ -1,6 +1,6 @@
 """Waiting on an fd number far beyond any open fd.
 
-KNOWN BUG, these tests fail until the poller is fixed: Poller.watch grows
+A bug these tests found (fixed; they guard against its return): Poller.watch grows
 its fd-indexed tables to cover ``fd`` before the OS has a say, and
 Poller._grow doubles a C ``int``. For an fd above 2**30 the doubling
 overflows (UBSan: signed integer overflow in Poller._grow) and, without a

@@ -77,6 +77,7 @@ def test_sock_recv_into_fills_the_buffer():
         assert buf == b"aecd"
 
 
+@pytest.mark.heavy
 def test_sock_sendall_sends_a_large_buffer_in_partial_writes():
     a, b = nonblocking_pair()
     payload = os.urandom(8 * 1024 * 1024)    # far more than the socket buffer

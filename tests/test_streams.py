@@ -73,6 +73,7 @@ async def echo_client(port, i, size):
 
 
 @pytest.mark.parametrize("size", [1, 64 * 1024, 4 * 1024 * 1024], ids=["1B", "64KiB", "4MiB"])
+@pytest.mark.heavy
 def test_echo_with_500_concurrent_clients_is_byte_exact(size, many_fds):
     async def main():
         server, port = await serve()
@@ -267,6 +268,7 @@ def test_send_eof_half_closes_and_the_other_side_can_still_answer():
     assert yl.run(main) == b"got question"
 
 
+@pytest.mark.heavy
 def test_slow_reader_makes_a_draining_writer_wait():
     progress = []
 
@@ -316,6 +318,7 @@ async def _write_forever(stream):
         await stream.drain()
 
 
+@pytest.mark.heavy
 def test_aclose_flushes_what_was_written():
     async def main():
         x, y = socket.socketpair()

@@ -1,6 +1,6 @@
 """A trap yielded by a second task while a first one waits on it.
 
-KNOWN BUG, these tests fail until the kernel is fixed: Kernel._take_trap
+A bug these tests found (fixed; they guard against its return): Kernel._take_trap
 accepts a trap in state TS_AWAITING even when the kernel already holds it for
 another task (``trap.task`` is set). It is then registered twice: twice in
 the joiners of a task, or answered with a BusyResourceError while it stays

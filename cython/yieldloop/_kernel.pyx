@@ -274,7 +274,7 @@ cdef class Task:
         its current wait, or at its next one if it is ready or running. A
         task blocked on a timer, an fd or a join is unregistered from it.
         Returns False if the task is already done (nothing happens)."""
-        if self._state != TASK_PENDING:
+        if self._state != TASK_PENDING or self._kernel is None:
             return False
         return self._kernel._cancel(self, msg)
 
@@ -334,7 +334,7 @@ cdef class Task:
 
     def __repr__(self):
         if self._state == TASK_PENDING:
-            if self._kernel._current is self:
+            if self._kernel is not None and self._kernel._current is self:
                 info = "running"
             elif self._trap is not None:
                 info = "waiting on %s" % self._trap._describe()
@@ -820,7 +820,9 @@ cdef class Kernel:
         elif trap.state == TS_READY:
             # An already answered awaitable, yielded bare: answer at once.
             return self._deliver_ready(t, trap)
-        elif trap.state != TS_AWAITING:
+        elif trap.state != TS_AWAITING or trap.task is not None:
+            # Done, or held for another task already (two tasks sharing one
+            # awaitable): refuse it, as a reused coroutine is refused.
             t._throw = RuntimeError("task %r yielded %r, which was already awaited"
                                     % (t._get_name(), trap))
             self._ready.push(t)

@@ -37,7 +37,7 @@ cdef class Poller:
     cdef PyObject** _writers     # waiter for writability (owned) or NULL
     cdef PyObject** _owners      # weakref to the object the registration was made for, or NULL
     cdef unsigned char* _armed   # YL_READ | YL_WRITE as registered with the OS
-    cdef int _cap
+    cdef Py_ssize_t _cap
     cdef readonly Py_ssize_t nwaiters   # waiters held (readers + writers)
     cdef readonly Py_ssize_t ctl_calls  # OS registration changes made
 

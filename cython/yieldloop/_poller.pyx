@@ -79,8 +79,8 @@ cdef class Poller:
         PyMem_Free(self._armed)
 
     cdef int _grow(self, int fd) except -1:
-        cdef int cap = self._cap if self._cap else INITIAL_FDS
-        cdef int old = self._cap
+        cdef Py_ssize_t cap = self._cap if self._cap else INITIAL_FDS
+        cdef Py_ssize_t old = self._cap
         cdef void* p
         while cap <= fd:
             cap *= 2
@@ -152,7 +152,19 @@ cdef class Poller:
         if fd < 0:
             raise ValueError("invalid file descriptor: %d" % fd)
         if fd >= self._cap:
+            # Ask the OS first: an fd number that is not open fails there,
+            # before any table grows to cover it.
+            self.ctl_calls += 1
+            if yl_backend_update(&self._b, fd, 0, side, True) < 0:
+                raise OSError(errno, "cannot watch fd %d: %s" % (fd, os.strerror(errno)))
             self._grow(fd)
+            self._armed[fd] = side
+            self._set_owner(fd, owner)
+            slots = _side(self, side)
+            Py_INCREF(waiter)
+            slots[fd] = <PyObject*>waiter
+            self.nwaiters += 1
+            return 0
         slots = _side(self, side)
         if slots[fd] != NULL:
             raise RuntimeError("fd %d already has a %s waiter"
