@@ -173,6 +173,15 @@ cdef class LoopCore:
     def _process_events(self, event_list):
         pass        # events are dispatched in _run_once
 
+    def _add_callback(self, handle):
+        # asyncio's own code (signal handlers, child watchers) hands the loop
+        # asyncio Handles this way: queue them here, not in asyncio's deque.
+        if type(handle) is Handle:
+            if not (<Handle>handle).cancelled_:
+                self._ready_c.push(handle)
+        elif not handle._cancelled:
+            self._ready_c.push(new_handle(_run_foreign, (handle,), None))
+
     def set_debug(self, enabled):
         """asyncio's debug mode: thread checks, slow-callback warnings,
         coroutine origin tracking."""
@@ -307,6 +316,12 @@ cdef class LoopCore:
 
     def _selector_view(self):
         return _PollerSelector(self)
+
+
+def _run_foreign(handle):
+    """Run an asyncio Handle (it reports its own errors) unless cancelled."""
+    if not handle._cancelled:
+        handle._run()
 
 
 class _PollerSelector(selectors.BaseSelector):
