@@ -414,6 +414,7 @@ def test_flow_control_pauses_the_protocol_writing(loop):
     async def main():
         class Stalled(asyncio.Protocol):
             def connection_made(self, transport):
+                self.transport = transport         # (a transport nobody holds is collected)
                 transport.pause_reading()          # the peer stops reading
 
         server = await loop.create_server(Stalled, "127.0.0.1", 0)

@@ -55,14 +55,6 @@ cdef int _fileno(object fileobj) except -1:
 
 cdef class LoopCore:
     """The Cython half of yieldloop.Loop (see the module docstring)."""
-    cdef ReadyQueue _ready_c
-    cdef TimerHeap _timers_c
-    cdef Poller _poller_c
-    cdef object _inbox          # Handles from other threads (deque.append is atomic)
-    cdef bint _inbox_pending
-    cdef bint _stop_c
-    cdef bint _closed_c
-    cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
 
     def __cinit__(self, *args, **kwargs):
         self._ready_c = ReadyQueue()
@@ -76,11 +68,11 @@ cdef class LoopCore:
         """The loop's clock: time.monotonic()'s."""
         return yl_monotonic()
 
-    cdef inline _check_open(self):
+    cdef _check_open(self):
         if self._closed_c:
             raise RuntimeError("Event loop is closed")
 
-    cdef inline object _context(self, object context):
+    cdef object _context(self, object context):
         return PyContext_CopyCurrent() if context is None else context
 
     def call_soon(self, callback, *args, context=None):
@@ -91,6 +83,12 @@ cdef class LoopCore:
             self._check_thread()
             self._check_callback(callback, "call_soon")
         h = new_handle(callback, args, self._context(context))
+        self._ready_c.push(h)
+        return h
+
+    cdef Handle _soon(self, callback, tuple args):
+        """call_soon() for the transports: in the current context."""
+        cdef Handle h = new_handle(callback, args, PyContext_CopyCurrent())
         self._ready_c.push(h)
         return h
 

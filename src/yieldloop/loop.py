@@ -20,6 +20,7 @@ import warnings
 from asyncio import unix_events
 
 from ._loop import LoopCore, _PollerSelector
+from ._transport import SocketTransport
 
 __all__ = ["EventLoopPolicy", "Loop", "install", "new_event_loop", "run_asyncio"]
 
@@ -29,6 +30,10 @@ class Loop(LoopCore, unix_events._UnixSelectorEventLoop):
 
     def __init__(self):
         super().__init__(selector=_PollerSelector(self))
+
+    def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None, server=None):
+        # TCP and Unix stream connections: yieldloop's Cython transport.
+        return SocketTransport(self, sock, protocol, waiter, extra, server)
 
     def __repr__(self):
         return (f"<yieldloop.Loop running={self.is_running()} closed={self.is_closed()} "

@@ -47,6 +47,23 @@ static inline PyObject *yl_recv_bytes(int fd, Py_ssize_t n)
     return buf;
 }
 
+/* Up to 64 KiB received into a bytes object of exactly the size read
+   (b"" at EOF): no large allocation for a small read. Py_None if the call
+   would block; NULL with OSError set. */
+static inline PyObject *yl_recv_chunk(int fd)
+{
+    char chunk[65536];
+    ssize_t got;
+    do {
+        got = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        if (yl_would_block(errno)) Py_RETURN_NONE;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyBytes_FromStringAndSize(chunk, (Py_ssize_t)got);
+}
+
 /* Append up to `want` (at most 64 KiB) received bytes to bytearray `ba`:
    the count (0 at EOF), YL_WOULD_BLOCK, or YL_ERROR_SET. */
 static inline Py_ssize_t yl_recv_append(int fd, PyObject *ba, Py_ssize_t want)

@@ -1,0 +1,27 @@
+# The asyncio front end's core (see _loop.pyx): declarations for the
+# transports, which call it without going through Python.
+from yieldloop._readyqueue cimport ReadyQueue
+from yieldloop._timerheap cimport TimerHeap
+from yieldloop._poller cimport Poller
+from yieldloop._handles cimport Handle
+
+
+cdef class LoopCore:
+    cdef ReadyQueue _ready_c
+    cdef TimerHeap _timers_c
+    cdef Poller _poller_c
+    cdef object _inbox          # Handles from other threads (deque.append is atomic)
+    cdef bint _inbox_pending
+    cdef bint _stop_c
+    cdef bint _closed_c
+    cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
+
+    cdef _check_open(self)
+    cdef object _context(self, object context)
+    cdef Handle _schedule(self, double when, callback, tuple args, context)
+    cdef Handle _soon(self, callback, tuple args)
+    cdef Handle _watch(self, int fd, int side, callback, tuple args)
+    cdef bint _unwatch(self, int fd, int side) except -1
+    cdef int _run_once_c(self) except -1
+    cdef int _run_handle(self, Handle h) except -1
+    cdef int _run_debug(self, Handle h) except -1

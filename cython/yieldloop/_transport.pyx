@@ -1,0 +1,414 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The asyncio front end's socket transport, for TCP and Unix stream sockets.
+
+SocketTransport does what asyncio's _SelectorSocketTransport does, with
+the same semantics (the protocol calls, their order, the flow control), in
+Cython and with the system calls made on the fd directly:
+
+- reading: a persistent reader on the fd receives up to 64 KiB per call and
+  hands it to ``protocol.data_received()``, or receives into the buffer of
+  a BufferedProtocol (``get_buffer()`` / ``buffer_updated()``, which is how
+  asyncio's TLS layer reads); end of stream goes to ``eof_received()``;
+- writing: ``write()`` sends at once what the socket takes and buffers the
+  rest, which a writer on the fd flushes; the protocol's ``pause_writing()``
+  / ``resume_writing()`` follow the high and low water marks;
+- closing: ``close()`` flushes first, ``abort()`` does not; either ends
+  with ``connection_lost()`` and the socket closed.
+"""
+cimport cython
+from yieldloop._loop cimport LoopCore
+from yieldloop._poller cimport YL_READ, YL_WRITE
+from yieldloop.includes.net cimport (
+    YL_WOULD_BLOCK, yl_recv_chunk, yl_recv_into, yl_send_from, yl_buffer_len)
+
+import socket as _socket
+import warnings
+
+import sys
+
+from asyncio import base_events, constants, futures, protocols, trsock
+from asyncio.log import logger
+
+cdef object _BufferedProtocol = protocols.BufferedProtocol
+
+
+@cython.final
+cdef class SocketTransport:
+    """An asyncio transport over a connected stream socket (TCP or Unix)."""
+    cdef LoopCore _loop
+    cdef object _loop_obj
+    cdef object _sk
+    cdef int _fd
+    cdef object _protocol
+    cdef bint _buffered          # the protocol is a BufferedProtocol
+    cdef object _server
+    cdef dict _extra
+    cdef bytearray _wbuf
+    cdef Py_ssize_t _high, _low
+    cdef bint _protocol_paused   # pause_writing() was called
+    cdef bint _paused            # reading paused
+    cdef bint _closing
+    cdef bint _eof               # write_eof() was called
+    cdef int _conn_lost
+    cdef bint _writer_on
+    cdef object _empty_waiter    # sendfile's future: done when the buffer is empty
+    cdef object __weakref__      # asyncio keeps transports in a WeakValueDictionary
+
+    def __cinit__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
+        self._loop = <LoopCore?>loop
+        self._loop_obj = loop
+        self._sk = sock
+        self._fd = sock.fileno()
+        self._extra = {} if extra is None else dict(extra)
+        self._wbuf = bytearray()
+        self._set_write_buffer_limits(None, None)
+        self._server = server
+        self._extra["socket"] = trsock.TransportSocket(sock)
+        try:
+            self._extra["sockname"] = sock.getsockname()
+        except OSError:
+            self._extra["sockname"] = None
+        try:
+            self._extra["peername"] = sock.getpeername()
+        except OSError:
+            self._extra["peername"] = None
+        self.set_protocol(protocol)
+        if server is not None:
+            _server_call(server, "_attach", self)
+        base_events._set_nodelay(sock)
+        loop._transports[self._fd] = self
+        self._loop._soon(self._protocol.connection_made, (self,))
+        self._loop._soon(self._start_reading, ())
+        if waiter is not None:
+            self._loop._soon(futures._set_result_unless_cancelled, (waiter, None))
+
+    # asyncio's loop.sendfile() sends straight from the file (os.sendfile)
+    # once the transport's buffer is flushed; these are the hooks it uses.
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+
+    @property
+    def _sock(self):
+        return self._sk
+
+    @property
+    def _sock_fd(self):
+        return self._fd
+
+    def _make_empty_waiter(self):
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        self._empty_waiter = self._loop_obj.create_future()
+        if not self._wbuf:
+            self._empty_waiter.set_result(None)
+        return self._empty_waiter
+
+    def _reset_empty_waiter(self):
+        self._empty_waiter = None
+
+    def _start_reading(self):
+        if not self._closing and not self._paused:
+            self._loop._watch(self._fd, YL_READ, self._read_ready, ())
+
+    # --- asyncio.BaseTransport
+
+    def get_extra_info(self, name, default=None):
+        """"socket", "sockname" or "peername" (and what the loop added)."""
+        return self._extra.get(name, default)
+
+    def is_closing(self):
+        return self._closing
+
+    def set_protocol(self, protocol):
+        self._protocol = protocol
+        self._buffered = isinstance(protocol, _BufferedProtocol)
+
+    def get_protocol(self):
+        return self._protocol
+
+    def close(self):
+        """Close once the buffered data is sent; connection_lost(None) follows."""
+        if self._closing:
+            return
+        self._closing = True
+        self._loop._unwatch(self._fd, YL_READ)
+        if not self._wbuf:
+            self._conn_lost += 1
+            self._loop._unwatch(self._fd, YL_WRITE)
+            self._loop._soon(self._call_connection_lost, (None,))
+
+    def __del__(self):
+        if self._sk is not None and self._sk.fileno() != -1:
+            warnings.warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+            self._sk.close()
+
+    # --- reading
+
+    def is_reading(self):
+        return not self._paused and not self._closing
+
+    def pause_reading(self):
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._loop._unwatch(self._fd, YL_READ)
+
+    def resume_reading(self):
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._loop._watch(self._fd, YL_READ, self._read_ready, ())
+
+    def _read_ready(self):
+        if self._conn_lost:
+            return
+        if self._buffered:
+            self._read_into_buffer()
+            return
+        try:
+            data = yl_recv_chunk(self._fd)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if data is None:
+            return                       # spurious wake-up
+        if not data:
+            self._read_eof()
+            return
+        try:
+            self._protocol.data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    cdef _read_into_buffer(self):
+        cdef Py_ssize_t n
+        try:
+            buf = self._protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+            return
+        try:
+            n = yl_recv_into(self._fd, buf, 0)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if n == YL_WOULD_BLOCK:
+            return
+        if n == 0:
+            self._read_eof()
+            return
+        try:
+            self._protocol.buffer_updated(n)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+
+    cdef _read_eof(self):
+        if self._loop._debug_c:
+            logger.debug("%r received EOF", self)
+        try:
+            keep_open = self._protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
+            return
+        if keep_open:
+            # The protocol wants to write more: stop reading, stay open.
+            self._loop._unwatch(self._fd, YL_READ)
+        else:
+            self.close()
+
+    # --- writing
+
+    def write(self, data):
+        """Send ``data`` (bytes-like) now if possible, else buffer it."""
+        cdef Py_ssize_t n = 0, total
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be a bytes-like object, "
+                            f"not {type(data).__name__!r}")
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        total = yl_buffer_len(data)
+        if total == 0:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        if not self._wbuf:
+            try:
+                n = yl_send_from(self._fd, data, 0)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on socket transport")
+                return
+            if n == YL_WOULD_BLOCK:
+                n = 0
+            if n == total:
+                return
+            self._loop._watch(self._fd, YL_WRITE, self._write_ready, ())
+            self._writer_on = True
+        self._wbuf += memoryview(data).cast("B")[n:]
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data):
+        """write() the concatenation of the buffers (one send if possible)."""
+        self.write(b"".join(list_of_data))
+
+    def _write_ready(self):
+        cdef Py_ssize_t n
+        if self._conn_lost:
+            return
+        try:
+            n = yl_send_from(self._fd, self._wbuf, 0)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop._unwatch(self._fd, YL_WRITE)
+            self._writer_on = False
+            self._wbuf.clear()
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return
+        if n > 0:
+            del self._wbuf[:n]
+        self._maybe_resume_protocol()
+        if not self._wbuf:
+            self._loop._unwatch(self._fd, YL_WRITE)
+            self._writer_on = False
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_result(None)
+            if self._closing:
+                self._call_connection_lost(None)
+            elif self._eof:
+                self._sk.shutdown(_socket.SHUT_WR)
+
+    def write_eof(self):
+        """Close the writing half once the buffer is sent."""
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._wbuf:
+            self._sk.shutdown(_socket.SHUT_WR)
+
+    def can_write_eof(self):
+        return True
+
+    def abort(self):
+        """Close now, dropping unsent data; connection_lost(None) follows."""
+        self._force_close(None)
+
+    # --- flow control (asyncio's _FlowControlMixin)
+
+    def get_write_buffer_size(self):
+        return len(self._wbuf)
+
+    def get_write_buffer_limits(self):
+        return (self._low, self._high)
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        self._set_write_buffer_limits(high, low)
+        self._maybe_pause_protocol()
+
+    cdef _set_write_buffer_limits(self, high, low):
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high = high
+        self._low = low
+
+    cdef _maybe_pause_protocol(self):
+        if len(self._wbuf) <= self._high or self._protocol_paused:
+            return
+        self._protocol_paused = True
+        try:
+            self._protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop_obj.call_exception_handler({
+                "message": "protocol.pause_writing() failed", "exception": exc,
+                "transport": self, "protocol": self._protocol})
+
+    cdef _maybe_resume_protocol(self):
+        if self._protocol_paused and len(self._wbuf) <= self._low:
+            self._protocol_paused = False
+            try:
+                self._protocol.resume_writing()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._loop_obj.call_exception_handler({
+                    "message": "protocol.resume_writing() failed", "exception": exc,
+                    "transport": self, "protocol": self._protocol})
+
+    # --- errors and the end
+
+    cdef _fatal_error(self, exc, message):
+        if isinstance(exc, OSError):
+            if self._loop._debug_c:
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop_obj.call_exception_handler({
+                "message": message, "exception": exc, "transport": self,
+                "protocol": self._protocol})
+        self._force_close(exc)
+
+    cdef _force_close(self, exc):
+        if self._empty_waiter is not None and not self._empty_waiter.done():
+            self._empty_waiter.set_exception(
+                exc if exc is not None else ConnectionError("Connection is closed by peer"))
+        if self._conn_lost:
+            return
+        if self._wbuf:
+            self._wbuf.clear()
+        self._loop._unwatch(self._fd, YL_WRITE)
+        self._writer_on = False
+        if not self._closing:
+            self._closing = True
+            self._loop._unwatch(self._fd, YL_READ)
+        self._conn_lost += 1
+        self._loop._soon(self._call_connection_lost, (exc,))
+
+    def _call_connection_lost(self, exc):
+        try:
+            if self._protocol is not None:
+                self._protocol.connection_lost(exc)
+        finally:
+            self._sk.close()
+            self._sk = None
+            self._protocol = None
+            server, self._server = self._server, None
+            if server is not None:
+                _server_call(server, "_detach", self)
+
+    def __repr__(self):
+        state = "closed" if self._sk is None else ("closing" if self._closing else "open")
+        return (f"<yieldloop SocketTransport fd={self._fd} {state} "
+                f"write_buffer={len(self._wbuf)}>")
+
+
+cdef bint _ATTACH_TAKES_TRANSPORT = sys.version_info >= (3, 13)
+
+
+cdef _server_call(server, str name, transport):
+    # asyncio's Server._attach/_detach take the transport from 3.13 on.
+    if _ATTACH_TAKES_TRANSPORT:
+        getattr(server, name)(transport)
+    else:
+        getattr(server, name)()
