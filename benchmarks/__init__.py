@@ -22,6 +22,7 @@ WORKLOADS = (
     "lock_contention",
     "echo_streams",
     "echo_sock",
+    "echo_protocols",
     "memory",
     "import_time",
 )
