@@ -12,6 +12,7 @@ cdef class Handle:
     cdef tuple args
     cdef object context       # contextvars.Context to run in, or None
     cdef bint cancelled_
+    cdef object source_traceback  # where it was made (asyncio debug mode), or None
 
     cdef int run(self) except -1
 

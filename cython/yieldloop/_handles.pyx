@@ -63,8 +63,8 @@ cdef class Handle:
 
     @property
     def _source_traceback(self):
-        # asyncio's debug mode records where a handle was made; we do not.
-        return None
+        # Where it was made, recorded in asyncio's debug mode (else None).
+        return self.source_traceback
 
     def __repr__(self):
         if self.cancelled_:

@@ -23,5 +23,6 @@ cdef class LoopCore:
     cdef Handle _watch(self, int fd, int side, callback, tuple args)
     cdef bint _unwatch(self, int fd, int side) except -1
     cdef int _run_once_c(self) except -1
+    cdef _drain_inbox(self)
     cdef int _run_handle(self, Handle h) except -1
     cdef int _run_debug(self, Handle h) except -1

@@ -40,6 +40,14 @@ from asyncio.log import logger
 cdef double MAXIMUM_SELECT_TIMEOUT = 24 * 3600.0
 
 
+cdef object _extract_stack():
+    """Where a handle is being made (asyncio's debug mode keeps it)."""
+    from asyncio import format_helpers
+    # Cython functions push no Python frame: frame 0 is the caller of the
+    # call_soon/call_at that is making the handle.
+    return format_helpers.extract_stack(sys._getframe(0))
+
+
 cdef int _fileno(object fileobj) except -1:
     """An fd from an int or an object with fileno() (selectors' rules)."""
     cdef object fd = fileobj
@@ -82,9 +90,18 @@ cdef class LoopCore:
         if self._debug_c:
             self._check_thread()
             self._check_callback(callback, "call_soon")
+        if self._inbox_pending:
+            self._drain_inbox()       # keep one FIFO with call_soon_threadsafe
         h = new_handle(callback, args, self._context(context))
+        if self._debug_c:
+            h.source_traceback = _extract_stack()
         self._ready_c.push(h)
         return h
+
+    cdef _drain_inbox(self):
+        self._inbox_pending = False
+        while self._inbox:
+            self._ready_c.push(self._inbox.popleft())
 
     cdef Handle _soon(self, callback, tuple args):
         """call_soon() for the transports: in the current context."""
@@ -116,6 +133,8 @@ cdef class LoopCore:
             self._check_thread()
             self._check_callback(callback, "call_at")
         h = new_handle(callback, args, self._context(context))
+        if self._debug_c:
+            h.source_traceback = _extract_stack()
         h.timer.when = when
         self._timers_c.push(h, &h.timer)
         h.heap = self._timers_c
@@ -128,6 +147,8 @@ cdef class LoopCore:
         if self._debug_c:
             self._check_callback(callback, "call_soon_threadsafe")
         h = new_handle(callback, args, self._context(context))
+        if self._debug_c:
+            h.source_traceback = _extract_stack()
         self._inbox.append(h)
         self._inbox_pending = True
         self._write_to_self()
@@ -226,9 +247,7 @@ cdef class LoopCore:
         cdef object due, w
         cdef Handle h
         if self._inbox_pending:
-            self._inbox_pending = False
-            while self._inbox:
-                self._ready_c.push(self._inbox.popleft())
+            self._drain_inbox()
         if self._ready_c.count() or self._stop_c:
             timeout = 0.0
         else:

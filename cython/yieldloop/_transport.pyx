@@ -85,6 +85,8 @@ cdef class SocketTransport:
     # asyncio's loop.sendfile() sends straight from the file (os.sendfile)
     # once the transport's buffer is flushed; these are the hooks it uses.
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    # loop.start_tls() may wrap this transport in asyncio's SSL protocol.
+    _start_tls_compatible = True
 
     @property
     def _sock(self):
