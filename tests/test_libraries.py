@@ -6,6 +6,9 @@ import pytest
 
 import yieldloop
 
+# Third-party C extensions: kept out of the valgrind run, which checks ours.
+pytestmark = pytest.mark.heavy
+
 
 def run(coro):
     return yieldloop.run_asyncio(coro)
