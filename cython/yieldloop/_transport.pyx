@@ -26,7 +26,7 @@ import warnings
 
 import sys
 
-from asyncio import base_events, constants, futures, protocols, trsock
+from asyncio import base_events, constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 
 cdef object _BufferedProtocol = protocols.BufferedProtocol
@@ -106,6 +106,13 @@ cdef class SocketTransport:
 
     def _reset_empty_waiter(self):
         self._empty_waiter = None
+
+    # isinstance(transport, asyncio.Transport) holds: isinstance() consults
+    # __class__ when the real type does not match (as for mock objects), and
+    # a cdef class cannot inherit asyncio's Python Transport itself.
+    @property
+    def __class__(self):
+        return _AsyncioSocketTransport
 
     def _start_reading(self):
         if not self._closing and not self._paused:
@@ -403,6 +410,15 @@ cdef class SocketTransport:
         state = "closed" if self._sk is None else ("closing" if self._closing else "open")
         return (f"<yieldloop SocketTransport fd={self._fd} {state} "
                 f"write_buffer={len(self._wbuf)}>")
+
+
+class _AsyncioSocketTransport(transports.Transport):
+    """What a SocketTransport presents as its class: an asyncio.Transport."""
+    __slots__ = ()
+
+
+_AsyncioSocketTransport.__name__ = _AsyncioSocketTransport.__qualname__ = "SocketTransport"
+_AsyncioSocketTransport.__module__ = __name__
 
 
 cdef bint _ATTACH_TAKES_TRANSPORT = sys.version_info >= (3, 13)
