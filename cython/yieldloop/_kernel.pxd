@@ -107,3 +107,4 @@ cdef bint is_cancelled_error(object exc) except -1
 cdef object new_cancelled_error(object msg)
 cdef Task spawn_task(Kernel k, object coro, object name)
 cdef object as_awaitable(object aw)
+cdef object logger()

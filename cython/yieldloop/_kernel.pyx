@@ -150,9 +150,21 @@ cdef str _short_repr(object value):
     return r if len(r) <= 80 else r[:77] + "..."
 
 
+cdef object _log = None
+
+
+cdef object logger():
+    """The "yieldloop" logger. Imported when a kernel starts, not when it is
+    first needed: a report may be due when no fd is left to import with."""
+    global _log
+    if _log is None:
+        import logging
+        _log = logging.getLogger("yieldloop")
+    return _log
+
+
 def _report_callback_error(Handle h, exc):
-    import logging
-    logging.getLogger("yieldloop").error("Exception in callback %r", h, exc_info=exc)
+    logger().error("Exception in callback %r", h, exc_info=exc)
 
 
 def _copy_outcome(fut):
@@ -183,15 +195,12 @@ async def _aclose(agen):
     try:
         await agen.aclose()
     except Exception as e:
-        import logging
-        logging.getLogger("yieldloop").error(
+        logger().error(
             "an error occurred during closing of asynchronous generator %r", agen, exc_info=e)
 
 
 def _report_unretrieved(Task task):
-    import logging
-    logging.getLogger("yieldloop").error(
-        "Task exception was never retrieved: %r", task, exc_info=task._exception)
+    logger().error("Task exception was never retrieved: %r", task, exc_info=task._exception)
 
 
 @cython.final
@@ -392,6 +401,7 @@ cdef class Kernel:
         if self._running:
             raise RuntimeError("this kernel is already running")
         coro = _coroutine_of(main, args, "run")
+        logger()
         if trace is None and _trace_all is not None:
             trace = _trace_all()
         trace_file = None

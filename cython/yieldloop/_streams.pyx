@@ -24,7 +24,7 @@ from yieldloop._waitlist cimport WaitList
 from yieldloop._handles cimport Handle, new_handle
 from yieldloop._kernel cimport (
     Kernel, Task, need_kernel, running_kernel, wake, spawn_task, as_awaitable,
-    is_cancelled_error)
+    is_cancelled_error, logger)
 from yieldloop._poller cimport YL_WRITE
 from yieldloop.includes.net cimport (
     YL_WOULD_BLOCK, yl_recv_bytes, yl_recv_append, yl_send_from, yl_buffer_len)
@@ -568,8 +568,7 @@ async def _accept_loop(Server server, lsock):
             if e.errno not in _RESOURCE_ERRORS:
                 raise
             backoff = min(1.0, backoff * 2 or 0.01)
-            import logging
-            logging.getLogger("yieldloop").warning(
+            logger().warning(
                 "accept() failed (%s); retrying in %.2f s", e, backoff)
             await sleep(backoff)
             continue
@@ -590,8 +589,7 @@ async def _serve(handler, Stream stream):
         stream.close()
         if is_cancelled_error(e) or not isinstance(e, Exception):
             raise
-        import logging
-        logging.getLogger("yieldloop").error(
+        logger().error(
             "Unhandled exception in connection handler %r", handler, exc_info=e)
     else:
         await stream.aclose()

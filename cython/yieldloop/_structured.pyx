@@ -13,7 +13,7 @@ from yieldloop._traps cimport Trap, make_trap, trap_done, TRAP_PARK
 from yieldloop._handles cimport Handle
 from yieldloop._kernel cimport (
     Kernel, Task, need_kernel, wake, is_cancelled_error, new_cancelled_error, spawn_task,
-    as_awaitable)
+    as_awaitable, logger)
 from yieldloop.includes.capi cimport yl_monotonic
 
 import sys
@@ -163,8 +163,7 @@ cdef class TaskGroup:
         if _is_base_error(exc) and self._base_error is None:
             self._base_error = exc
         if self._parent_task.done():
-            import logging
-            logging.getLogger("yieldloop").error(
+            logger().error(
                 "Task %r has errored out but its parent task %r is already completed",
                 task, self._parent_task, exc_info=exc)
             return
