@@ -62,6 +62,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:  # at run time they come from __getattr__ below, on first use
     from asyncio import CancelledError, InvalidStateError
 
+    from .loop import EventLoopPolicy, Loop, install, run_asyncio
+
 __version__ = "0.1.0"
 
 __all__ = [

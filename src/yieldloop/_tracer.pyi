@@ -1,0 +1,26 @@
+"""The tracer: every spawn, resume, yield, wake-up and finish of a kernel run."""
+
+from typing import Any, final
+
+KINDS: dict[int, str]
+WAKE_CAUSES: dict[int, str]
+YIELD_BARE: int
+YIELD_AWAITABLE: int
+YIELD_BAD: int
+
+@final
+class Tracer:
+    """Records what a kernel does; pass it as ``yieldloop.run(main, trace=tracer)``."""
+
+    @property
+    def limit(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def tasks(self) -> dict[int, Any]: ...
+    @property
+    def start(self) -> float: ...
+    def __init__(self, limit: int = 1_000_000) -> None: ...
+    def __len__(self) -> int: ...
+    def events(self) -> list[tuple[float, str, int, int, int, float, Any]]: ...
+    def clear(self) -> None: ...
