@@ -278,6 +278,41 @@ def test_create_task_and_future_are_asyncios(loop):
     assert loop.run_until_complete(main()) == ("set", "slept", True, True)
 
 
+def test_create_task_honours_factory_context_debug_and_closing(loop):
+    made = []
+
+    def factory(lp, coro, **kwargs):
+        made.append(kwargs)
+        return asyncio.Task(coro, loop=lp, **kwargs)
+
+    var = contextvars.ContextVar("var", default="outer")
+
+    async def read_var():
+        return var.get()
+
+    async def main():
+        plain = loop.create_task(read_var())
+        ctx = contextvars.copy_context()
+        ctx.run(var.set, "inner")
+        if sys.version_info >= (3, 11):
+            assert await loop.create_task(read_var(), context=ctx) == "inner"
+        loop.set_debug(True)
+        debug = loop.create_task(read_var(), name="dbg")
+        loop.set_debug(False)
+        loop.set_task_factory(factory)
+        through = loop.create_task(read_var(), name="factory")
+        loop.set_task_factory(None)
+        return await plain, await debug, debug.get_name(), await through, through.get_name()
+
+    assert loop.run_until_complete(main()) == ("outer", "outer", "dbg", "outer", "factory")
+    assert made == [{}]
+    loop.close()
+    coro = read_var()
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.create_task(coro)
+    coro.close()
+
+
 def test_taskgroup_timeout_and_gather_work_on_the_loop():
     async def main():
         results = []

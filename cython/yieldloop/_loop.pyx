@@ -34,8 +34,14 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 
-from asyncio import events
+from asyncio import base_events, events, futures, tasks
 from asyncio.log import logger
+
+# Looked up once: asyncio's (C) Future and Task, and the Python create_task
+# that handles task factories and debug mode.
+cdef object _Future = futures.Future
+cdef object _Task = tasks.Task
+cdef object _base_create_task = base_events.BaseEventLoop.create_task
 
 cdef double MAXIMUM_SELECT_TIMEOUT = 24 * 3600.0
 
@@ -200,6 +206,29 @@ cdef class LoopCore:
                 self._ready_c.push(handle)
         elif not handle._cancelled:
             self._ready_c.push(new_handle(_run_foreign, (handle,), None))
+
+    # --- futures and tasks: asyncio's own classes, made without a Python frame
+
+    def create_future(self):
+        """A new asyncio.Future attached to this loop."""
+        return _Future(loop=self)
+
+    def create_task(self, coro, *, name=None, context=None, **kwargs):
+        """Schedule ``coro`` as an asyncio.Task (through the task factory if
+        one is set). Other keywords (``eager_start`` on 3.14) go to asyncio's
+        own create_task."""
+        if self._debug_c or kwargs or self._task_factory is not None:
+            if context is not None:
+                kwargs["context"] = context
+            return _base_create_task(self, coro, name=name, **kwargs)
+        self._check_open()
+        if context is None:
+            return _Task(coro, loop=self, name=name)
+        return _Task(coro, loop=self, name=name, context=context)
+
+    def get_debug(self):
+        """True in asyncio's debug mode."""
+        return self._debug_c
 
     def set_debug(self, enabled):
         """asyncio's debug mode: thread checks, slow-callback warnings,

@@ -1,13 +1,15 @@
 """The Cython core of yieldloop.Loop: callbacks, timers, fd callbacks and
 the run loop on the kernel's ready queue, timer heap and poller."""
 
+import asyncio
 import selectors
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Generator, Iterator, Mapping
 from contextvars import Context
-from typing import Any
+from typing import Any, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack, disjoint_base
 
+_T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 
 @disjoint_base
@@ -33,6 +35,12 @@ class LoopCore:
     def call_soon_threadsafe(
         self, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts], context: Context | None = None
     ) -> Any: ...
+    def create_future(self) -> asyncio.Future[Any]: ...
+    def create_task(
+        self, coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T], *,
+        name: object = None, context: Context | None = None, **kwargs: Any,
+    ) -> asyncio.Task[_T]: ...
+    def get_debug(self) -> bool: ...
     def set_debug(self, enabled: bool) -> None: ...
     def stop(self) -> None: ...
     def run_forever(self) -> None: ...
