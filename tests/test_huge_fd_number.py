@@ -54,8 +54,14 @@ def test_wait_readable_on_a_huge_fd_number_does_not_allocate_its_tables():
             except OSError:
                 return "OSError"
 
+        def peak_mb():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+        before = peak_mb()
         print(yl.run(main))
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        print(peak_mb() - before)
     """)
     assert out[0] == "OSError"
-    assert int(out[1]) < 500, f"peak RSS {out[1]} MB for one refused wait"
+    # Growth of the peak, not the peak itself: under a sanitizer the
+    # interpreter alone already holds hundreds of MB (quarantine, shadow).
+    assert int(out[1]) < 200, f"peak RSS grew by {out[1]} MB for one refused wait"

@@ -163,5 +163,9 @@ def test_a_million_sleeping_tasks():
 
     (tasks, timers), per_task = yl.run(main)
     assert tasks == n + 1 and timers == n
-    assert per_task < 1024
+    if not os.environ.get("PYTHONMALLOC", "").startswith("malloc"):
+        # Under PYTHONMALLOC=malloc (the sanitizer and valgrind runs) every
+        # object carries the system allocator's header and the sanitizer's
+        # redzones, so the figure says nothing about yieldloop there.
+        assert per_task < 1024
     print(f"\n{n:,} sleeping tasks: {per_task:.0f} bytes per task (RSS)")
