@@ -219,7 +219,8 @@ def markdown(summary, info, mode, repeat):
 
 
 def chart(summary, info, path):
-    """Grouped bar chart of the ratios to asyncio, one group per workload."""
+    """Horizontal grouped bars of the ratios to asyncio, one group per
+    workload, on a log scale (the ratios run from 0.01 to over 10)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,25 +228,36 @@ def chart(summary, info, path):
 
     workloads = [w for w, s in summary.items() if any(r["ratio"] for r in s["runtimes"].values())]
     rts = [rt for rt in runtimes.ALL if any(rt in summary[w]["runtimes"] for w in workloads)]
-    width = 0.8 / max(1, len(rts))
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(workloads) + 2), 4.5))
+    height = 0.8 / max(1, len(rts))
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.13 * len(rts) * len(workloads)))
     for i, rt in enumerate(rts):
-        xs, ys = [], []
+        ys, xs = [], []
         for j, w in enumerate(workloads):
             r = summary[w]["runtimes"].get(rt)
             if r and r["ratio"]:
-                xs.append(j + (i - (len(rts) - 1) / 2) * width)
-                ys.append(r["ratio"])
-        bars = ax.bar(xs, ys, width, label=rt)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
-    ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-    ax.set_xticks(range(len(workloads)), [summary[w]["title"] for w in workloads])
-    ax.set_ylabel(f"speed relative to {runtimes.BASELINE} (x, higher is better)")
-    ax.set_xlabel("workload")
-    ax.set_title(f"yieldloop vs asyncio - Python {info['python']}, {info['cpu']}", fontsize=10)
-    ax.legend(title="runtime", fontsize=8)
+                ys.append(j + (i - (len(rts) - 1) / 2) * height)
+                xs.append(r["ratio"])
+        bars = ax.barh(ys, xs, height, label=rt)
+        ax.bar_label(bars, labels=[f"{x:.2f}" if x < 1 else f"{x:.1f}" for x in xs],
+                     fontsize=6, padding=2)
+    ax.axvline(1.0, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_xlim(left=min(0.5, 0.5 * min(r["ratio"] for w in workloads
+                                        for r in summary[w]["runtimes"].values() if r["ratio"])))
+    ticks = [t for t in (0.01, 0.03, 0.1, 0.3, 0.5, 1, 2, 3, 5, 10, 20, 50)
+             if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(range(len(workloads)), [summary[w]["title"] for w in workloads], fontsize=8)
+    ax.set_ylim(len(workloads) - 0.5, -0.5)   # first workload on top, no empty margins
+    ax.set_xlabel(f"speed relative to {runtimes.BASELINE} (x, log scale; higher is better)")
+    ax.set_ylabel("workload")
+    ax.set_title(f"yieldloop vs asyncio: Python {info['python']}, {info['cpu']}, "
+                 f"{info['cores']} cores", fontsize=10, pad=24)
+    ax.legend(title=None, fontsize=8, ncol=len(rts), frameon=False,   # between title and plot
+              loc="lower center", bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -258,10 +270,21 @@ def main(argv=None):
     p.add_argument("--json", metavar="FILE", help="write raw results and machine info")
     p.add_argument("--chart", metavar="FILE", help="draw the ratios as a PNG (needs matplotlib)")
     p.add_argument("--markdown", metavar="FILE", help="write the table as markdown")
+    p.add_argument("--from-json", metavar="FILE",
+                   help="measure nothing: report a run saved with --json (table, chart, markdown)")
     args = p.parse_args(argv)
+    if args.from_json:
+        try:
+            with open(args.from_json) as f:
+                saved = json.load(f)
+            parts = saved["results"], saved["machine"], saved["mode"], saved["repeat"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            p.error(f"--from-json {args.from_json}: not a saved run ({e!r})")
+        report(*parts, args)
+        return 0
 
     mode = "quick" if args.quick else "full"
-    repeat = args.repeat or (3 if args.quick else 5)
+    repeat = args.repeat if args.repeat is not None else (3 if args.quick else 5)
     if repeat < 1:
         p.error("--repeat must be at least 1")
     workloads = args.workloads.split(",") if args.workloads else list(WORKLOADS)
@@ -278,15 +301,20 @@ def main(argv=None):
     started = time.time()
     values = run_suite(the_plan, mode, repeat)
     summary = summarize(values, mode)
-    print_table(summary, info)
-    print(f"({time.time() - started:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "mode": mode, "repeat": repeat, "results": summary},
                       f, indent=2)
+    report(summary, info, mode, repeat, args)
+    print(f"({time.time() - started:.0f} s)")
+    return 0
+
+
+def report(summary, info, mode, repeat, args):
+    """Print the table; write the markdown and the chart if asked."""
+    print_table(summary, info)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(markdown(summary, info, mode, repeat))
     if args.chart:
         chart(summary, info, args.chart)
-    return 0

@@ -1,0 +1,58 @@
+"""`python -m yieldloop bench`: a real (tiny) run, its saved results
+reported again with --from-json, and its refusal of bad arguments.
+
+Timings are never asserted here; benchmarks/ measures speed."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def bench(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "yieldloop", "bench", *args],
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_a_run_saves_results_that_from_json_reports_again(tmp_path):
+    run = bench("--quick", "--repeat", "1", "--workloads", "switch",
+                "--runtimes", "yieldloop,asyncio", "--json", "run.json",
+                "--markdown", "run.md", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    saved = json.loads((tmp_path / "run.json").read_text())
+    switch = saved["results"]["switch"]["runtimes"]
+    assert set(switch) == {"yieldloop", "asyncio"}
+    assert switch["asyncio"]["ratio"] == 1.0
+    assert switch["yieldloop"]["median"] > 0 and len(switch["yieldloop"]["values"]) == 1
+    assert saved["mode"] == "quick" and saved["repeat"] == 1
+    assert "context switch" in run.stdout
+
+    again = bench("--from-json", "run.json", "--markdown", "again.md", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again.md").read_text() == (tmp_path / "run.md").read_text()
+    assert "context switch" in again.stdout
+
+
+def test_from_json_draws_the_chart(tmp_path):
+    pytest.importorskip("matplotlib")
+    run = bench("--quick", "--repeat", "1", "--workloads", "switch",
+                "--runtimes", "yieldloop,asyncio", "--json", "run.json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    drawn = bench("--from-json", "run.json", "--chart", "chart.png", cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--repeat", "0"], "--repeat must be at least 1"),
+    (["--workloads", "switch,nope"], "unknown workload(s): nope"),
+    (["--runtimes", "asyncio,nope"], "unknown runtime(s): nope"),
+    (["--from-json", "missing.json"], "--from-json missing.json: not a saved run"),
+    (["--from-json", "bad.json"], "--from-json bad.json: not a saved run"),
+])
+def test_bad_arguments_are_refused_with_a_clear_message(tmp_path, args, message):
+    (tmp_path / "bad.json").write_text('{"results": {}}')
+    run = bench(*args, cwd=tmp_path)
+    assert run.returncode == 2
+    assert message in run.stderr
