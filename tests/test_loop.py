@@ -305,7 +305,9 @@ def test_create_task_honours_factory_context_debug_and_closing(loop):
         return await plain, await debug, debug.get_name(), await through, through.get_name()
 
     assert loop.run_until_complete(main()) == ("outer", "outer", "dbg", "outer", "factory")
-    assert made == [{}]
+    # asyncio hands the factory the name as a keyword from 3.14 on; before,
+    # it calls set_name() on what the factory returned.
+    assert made == ([{"name": "factory"}] if sys.version_info >= (3, 14) else [{}])
     loop.close()
     coro = read_var()
     with pytest.raises(RuntimeError, match="closed"):

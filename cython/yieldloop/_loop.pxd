@@ -19,8 +19,8 @@ cdef class LoopCore:
     cdef _check_open(self)
     cdef object _context(self, object context)
     cdef Handle _schedule(self, double when, callback, tuple args, context)
-    cdef Handle _soon(self, callback, tuple args)
-    cdef Handle _watch(self, int fd, int side, callback, tuple args)
+    cdef Handle _soon(self, callback, tuple args, context)
+    cdef Handle _watch(self, int fd, int side, callback, tuple args, context)
     cdef bint _unwatch(self, int fd, int side) except -1
     cdef int _run_once_c(self) except -1
     cdef _drain_inbox(self)

@@ -34,8 +34,9 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 
-from asyncio import base_events, events, futures, tasks
+from asyncio import base_events, futures, tasks
 from asyncio.log import logger
+from yieldloop._aio_private import extract_stack, set_running_loop
 
 # Looked up once: asyncio's (C) Future and Task, and the Python create_task
 # that handles task factories and debug mode.
@@ -48,10 +49,9 @@ cdef double MAXIMUM_SELECT_TIMEOUT = 24 * 3600.0
 
 cdef object _extract_stack():
     """Where a handle is being made (asyncio's debug mode keeps it)."""
-    from asyncio import format_helpers
     # Cython functions push no Python frame: frame 0 is the caller of the
     # call_soon/call_at that is making the handle.
-    return format_helpers.extract_stack(sys._getframe(0))
+    return extract_stack(sys._getframe(0))
 
 
 cdef int _fileno(object fileobj) except -1:
@@ -109,9 +109,10 @@ cdef class LoopCore:
         while self._inbox:
             self._ready_c.push(self._inbox.popleft())
 
-    cdef Handle _soon(self, callback, tuple args):
-        """call_soon() for the transports: in the current context."""
-        cdef Handle h = new_handle(callback, args, PyContext_CopyCurrent())
+    cdef Handle _soon(self, callback, tuple args, context):
+        """call_soon() for the transports: in ``context`` (None: a copy of
+        the current one)."""
+        cdef Handle h = new_handle(callback, args, self._context(context))
         self._ready_c.push(h)
         return h
 
@@ -162,11 +163,13 @@ cdef class LoopCore:
 
     # --- fd callbacks: asyncio's selector-loop hooks, persistent
 
-    def _add_reader(self, fd, callback, *args):
-        return self._watch(_fileno(fd), YL_READ, callback, args)
+    # `context` is asyncio's from 3.15 on (its transports pass theirs);
+    # accepted on every version, as the signature must match the newest one.
+    def _add_reader(self, fd, callback, *args, context=None):
+        return self._watch(_fileno(fd), YL_READ, callback, args, context)
 
-    def _add_writer(self, fd, callback, *args):
-        return self._watch(_fileno(fd), YL_WRITE, callback, args)
+    def _add_writer(self, fd, callback, *args, context=None):
+        return self._watch(_fileno(fd), YL_WRITE, callback, args, context)
 
     def _remove_reader(self, fd):
         return self._unwatch(_fileno(fd), YL_READ)
@@ -174,11 +177,11 @@ cdef class LoopCore:
     def _remove_writer(self, fd):
         return self._unwatch(_fileno(fd), YL_WRITE)
 
-    cdef Handle _watch(self, int fd, int side, callback, tuple args):
+    cdef Handle _watch(self, int fd, int side, callback, tuple args, context):
         cdef Handle h
         cdef object old
         self._check_open()
-        h = new_handle(callback, args, PyContext_CopyCurrent())
+        h = new_handle(callback, args, self._context(context))
         old = self._poller_c.unwatch(fd, side)
         if old is not None:
             (<Handle>old).cancel()
@@ -218,9 +221,13 @@ cdef class LoopCore:
         one is set). Other keywords (``eager_start`` on 3.14) go to asyncio's
         own create_task."""
         if self._debug_c or kwargs or self._task_factory is not None:
+            # Only what the caller gave: from 3.14 on asyncio hands these
+            # keywords to the task factory as they are.
+            if name is not None:
+                kwargs["name"] = name
             if context is not None:
                 kwargs["context"] = context
-            return _base_create_task(self, coro, name=name, **kwargs)
+            return _base_create_task(self, coro, **kwargs)
         self._check_open()
         if context is None:
             return _Task(coro, loop=self, name=name)
@@ -252,7 +259,7 @@ cdef class LoopCore:
         self._thread_id = threading.get_ident()
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
                                finalizer=self._asyncgen_finalizer_hook)
-        events._set_running_loop(self)
+        set_running_loop(self)
         try:
             while True:
                 self._run_once_c()
@@ -262,7 +269,7 @@ cdef class LoopCore:
             self._stop_c = False
             self._stopping = False
             self._thread_id = None
-            events._set_running_loop(None)
+            set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_hooks)
 

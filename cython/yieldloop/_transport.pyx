@@ -26,8 +26,9 @@ import warnings
 
 import sys
 
-from asyncio import base_events, constants, futures, protocols, transports, trsock
+from asyncio import constants, protocols, transports, trsock
 from asyncio.log import logger
+from yieldloop._aio_private import SendfileMode, set_nodelay, set_result_unless_cancelled
 
 cdef object _BufferedProtocol = protocols.BufferedProtocol
 
@@ -35,7 +36,9 @@ cdef object _BufferedProtocol = protocols.BufferedProtocol
 @cython.final
 cdef class SocketTransport:
     """An asyncio transport over a connected stream socket (TCP or Unix)."""
-    cdef LoopCore _loop
+    # readonly: asyncio's own code reads these private names of a transport
+    # (sendfile's fallback, the TLS layer): see yieldloop._aio_private.
+    cdef readonly LoopCore _loop
     cdef object _loop_obj
     cdef object _sk
     cdef int _fd
@@ -45,17 +48,22 @@ cdef class SocketTransport:
     cdef dict _extra
     cdef bytearray _wbuf
     cdef Py_ssize_t _high, _low
-    cdef bint _protocol_paused   # pause_writing() was called
-    cdef bint _paused            # reading paused
+    cdef readonly bint _protocol_paused   # pause_writing() was called
+    cdef readonly bint _paused            # reading paused
     cdef bint _closing
     cdef bint _eof               # write_eof() was called
     cdef int _conn_lost
     cdef bint _writer_on
     cdef object _empty_waiter    # sendfile's future: done when the buffer is empty
+    # The context every protocol call runs in (3.15's asyncio hands each
+    # connection one); None before 3.15: each call in a copy of the current.
+    cdef object _context
     cdef object __weakref__      # asyncio keeps transports in a WeakValueDictionary
 
-    def __cinit__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
+    def __cinit__(self, loop, sock, protocol, waiter=None, extra=None, server=None,
+                  context=None):
         self._loop = <LoopCore?>loop
+        self._context = context
         self._loop_obj = loop
         self._sk = sock
         self._fd = sock.fileno()
@@ -75,16 +83,16 @@ cdef class SocketTransport:
         self.set_protocol(protocol)
         if server is not None:
             _server_call(server, "_attach", self)
-        base_events._set_nodelay(sock)
+        set_nodelay(sock)
         loop._transports[self._fd] = self
-        self._loop._soon(self._protocol.connection_made, (self,))
-        self._loop._soon(self._start_reading, ())
+        self._loop._soon(self._protocol.connection_made, (self,), self._context)
+        self._loop._soon(self._start_reading, (), self._context)
         if waiter is not None:
-            self._loop._soon(futures._set_result_unless_cancelled, (waiter, None))
+            self._loop._soon(set_result_unless_cancelled, (waiter, None), self._context)
 
     # asyncio's loop.sendfile() sends straight from the file (os.sendfile)
     # once the transport's buffer is flushed; these are the hooks it uses.
-    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _sendfile_compatible = SendfileMode.TRY_NATIVE
     # loop.start_tls() may wrap this transport in asyncio's SSL protocol.
     _start_tls_compatible = True
 
@@ -116,7 +124,7 @@ cdef class SocketTransport:
 
     def _start_reading(self):
         if not self._closing and not self._paused:
-            self._loop._watch(self._fd, YL_READ, self._read_ready, ())
+            self._loop._watch(self._fd, YL_READ, self._read_ready, (), self._context)
 
     # --- asyncio.BaseTransport
 
@@ -143,7 +151,7 @@ cdef class SocketTransport:
         if not self._wbuf:
             self._conn_lost += 1
             self._loop._unwatch(self._fd, YL_WRITE)
-            self._loop._soon(self._call_connection_lost, (None,))
+            self._loop._soon(self._call_connection_lost, (None,), self._context)
 
     def __del__(self):
         if self._sk is not None and self._sk.fileno() != -1:
@@ -165,7 +173,7 @@ cdef class SocketTransport:
         if self._closing or not self._paused:
             return
         self._paused = False
-        self._loop._watch(self._fd, YL_READ, self._read_ready, ())
+        self._loop._watch(self._fd, YL_READ, self._read_ready, (), self._context)
 
     def _read_ready(self):
         if self._conn_lost:
@@ -268,7 +276,7 @@ cdef class SocketTransport:
                 n = 0
             if n == total:
                 return
-            self._loop._watch(self._fd, YL_WRITE, self._write_ready, ())
+            self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
             self._writer_on = True
         self._wbuf += memoryview(data).cast("B")[n:]
         self._maybe_pause_protocol()
@@ -317,7 +325,7 @@ cdef class SocketTransport:
 
     def abort(self):
         """Close now, dropping unsent data; connection_lost(None) follows."""
-        self._force_close(None)
+        self._close_now(None)
 
     # --- flow control (asyncio's _FlowControlMixin)
 
@@ -376,9 +384,13 @@ cdef class SocketTransport:
             self._loop_obj.call_exception_handler({
                 "message": message, "exception": exc, "transport": self,
                 "protocol": self._protocol})
-        self._force_close(exc)
+        self._close_now(exc)
 
-    cdef _force_close(self, exc):
+    def _force_close(self, exc):
+        # asyncio's TLS layer calls this on the transport under it.
+        self._close_now(exc)
+
+    cdef _close_now(self, exc):
         if self._empty_waiter is not None and not self._empty_waiter.done():
             self._empty_waiter.set_exception(
                 exc if exc is not None else ConnectionError("Connection is closed by peer"))
@@ -392,7 +404,7 @@ cdef class SocketTransport:
             self._closing = True
             self._loop._unwatch(self._fd, YL_READ)
         self._conn_lost += 1
-        self._loop._soon(self._call_connection_lost, (exc,))
+        self._loop._soon(self._call_connection_lost, (exc,), self._context)
 
     def _call_connection_lost(self, exc):
         try:

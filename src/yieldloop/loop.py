@@ -17,23 +17,25 @@ subprocesses, signals, executors, the exception handler and debug mode.
 import asyncio
 import sys
 import warnings
-from asyncio import unix_events
 
+from ._aio_private import UnixDefaultEventLoopPolicy, UnixSelectorEventLoop, get_running_loop
 from ._loop import LoopCore, _PollerSelector
 from ._transport import SocketTransport
 
 __all__ = ["EventLoopPolicy", "Loop", "install", "new_event_loop", "run_asyncio"]
 
 
-class Loop(LoopCore, unix_events._UnixSelectorEventLoop):
+class Loop(LoopCore, UnixSelectorEventLoop):
     """An asyncio event loop (asyncio.AbstractEventLoop) on yieldloop's core."""
 
     def __init__(self):
         super().__init__(selector=_PollerSelector(self))
 
-    def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None, server=None):
+    def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None, server=None,
+                               context=None):
         # TCP and Unix stream connections: yieldloop's Cython transport.
-        return SocketTransport(self, sock, protocol, waiter, extra, server)
+        # (`context`: the connection's, passed by asyncio from 3.15 on.)
+        return SocketTransport(self, sock, protocol, waiter, extra, server, context)
 
     def __repr__(self):
         return (f"<yieldloop.Loop running={self.is_running()} closed={self.is_closed()} "
@@ -45,7 +47,7 @@ def new_event_loop():
     return Loop()
 
 
-class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+class EventLoopPolicy(UnixDefaultEventLoopPolicy):
     """An asyncio event loop policy whose loops are yieldloop.Loop.
 
     Event loop policies are deprecated from Python 3.14 on: prefer
@@ -83,7 +85,7 @@ def run_asyncio(main, *, debug=None):
 
 def _run_310(main, debug):
     # asyncio.run() of Python 3.10, with our loop.
-    if asyncio.events._get_running_loop() is not None:
+    if get_running_loop() is not None:
         raise RuntimeError("run_asyncio() cannot be called from a running event loop")
     if not asyncio.iscoroutine(main):
         raise ValueError(f"a coroutine was expected, got {main!r}")

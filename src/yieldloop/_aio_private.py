@@ -1,0 +1,127 @@
+"""Every private name of asyncio that yieldloop.Loop touches, in one place.
+
+yieldloop.Loop is asyncio's Unix selector loop with its scheduling, timers,
+fd callbacks and socket transport replaced, so it depends on some of
+asyncio's private names: functions it calls, methods it overrides (asyncio's
+own code calls them on the loop), attributes it reads or sets, and names
+asyncio's code reads on our transport. A CPython release can change any of
+them without notice; this module is the list, and
+``tests/test_aio_private.py`` checks each entry on the running Python (the
+name exists; an override accepts every parameter asyncio's has, by the same
+name and kind).
+
+The private functions and classes are imported from here by the rest of the
+package, never from asyncio directly. Each entry names the versions where it
+differs; everything here was checked on CPython 3.10, 3.11, 3.12, 3.13
+(pyenv builds), 3.14 and 3.15 (Debian's builds).
+"""
+
+from __future__ import annotations
+
+from asyncio import base_events, constants, events, format_helpers, futures, unix_events
+from typing import NamedTuple
+
+#: The versions every entry below was checked on.
+CHECKED_ON = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
+
+# --- private functions and classes we call ----------------------------------
+
+#: Base class of yieldloop.Loop.
+UnixSelectorEventLoop = unix_events._UnixSelectorEventLoop
+#: run_forever() marks the loop running in this thread (what asyncio.get_running_loop() reads).
+set_running_loop = events._set_running_loop
+#: run_asyncio() on 3.10: refuse to start inside a running loop.
+get_running_loop = events._get_running_loop
+#: The socket transport sets TCP_NODELAY as asyncio's does.
+set_nodelay = base_events._set_nodelay
+#: The socket transport wakes a connection's waiter.
+set_result_unless_cancelled = futures._set_result_unless_cancelled
+#: loop.sendfile() asks a transport which mode it supports.
+SendfileMode = constants._SendfileMode
+#: Debug mode: where a handle was made.
+extract_stack = format_helpers.extract_stack
+#: Base of EventLoopPolicy: asyncio.DefaultEventLoopPolicy's own class on
+#: Unix (child watchers up to 3.13 included); the public name warns at
+#: import from 3.14 on, where asyncio's policies are deprecated.
+UnixDefaultEventLoopPolicy = unix_events._UnixDefaultEventLoopPolicy
+
+
+class Entry(NamedTuple):
+    """One private name: where it lives, how we use it, how versions differ."""
+
+    owner: str  # "module" or "module.Class"
+    name: str
+    use: str  # "call", "override", "attribute", "transport" (asyncio reads it on ours)
+    differs: str = ""  # versions where it differs, and how; "" if the same everywhere
+
+
+_BSEL = "asyncio.selector_events.BaseSelectorEventLoop"
+_BASE = "asyncio.base_events.BaseEventLoop"
+_TRANSPORT = "yieldloop._transport.SocketTransport"
+
+#: The whole list. tests/test_aio_private.py checks every entry.
+PRIVATE_NAMES = (
+    # Module-level functions and classes (imported above).
+    Entry("asyncio.unix_events", "_UnixSelectorEventLoop", "call"),
+    Entry("asyncio.events", "_set_running_loop", "call"),
+    Entry("asyncio.events", "_get_running_loop", "call"),
+    Entry("asyncio.base_events", "_set_nodelay", "call"),
+    Entry("asyncio.futures", "_set_result_unless_cancelled", "call"),
+    Entry("asyncio.constants", "_SendfileMode", "call"),
+    Entry("asyncio.unix_events", "_UnixDefaultEventLoopPolicy", "call"),
+    # Loop methods we override: asyncio's own code (transports, servers,
+    # signal handling, sock_* methods) calls them on our loop.
+    Entry(
+        _BSEL,
+        "_add_reader",
+        "override",
+        "3.15: takes context= (its transports pass their connection's context)",
+    ),
+    Entry(_BSEL, "_add_writer", "override", "3.15: takes context="),
+    Entry(_BSEL, "_remove_reader", "override"),
+    Entry(_BSEL, "_remove_writer", "override"),
+    Entry(_BSEL, "_process_events", "override"),
+    Entry(
+        _BSEL,
+        "_make_socket_transport",
+        "override",
+        "3.15: takes context= (the connection's context)",
+    ),
+    Entry(_BASE, "_add_callback", "override"),
+    Entry(_BASE, "_call_soon", "override"),
+    Entry(_BASE, "_run_once", "override"),
+    # Loop methods and attributes of asyncio's we call, read or set.
+    Entry(_BASE, "_check_callback", "call"),
+    Entry(_BASE, "_check_closed", "call"),
+    Entry(_BASE, "_check_running", "call"),
+    Entry(_BASE, "_check_thread", "call"),
+    Entry(_BASE, "_asyncgen_firstiter_hook", "call"),
+    Entry(_BASE, "_asyncgen_finalizer_hook", "call"),
+    Entry(_BASE, "_set_coroutine_origin_tracking", "call"),
+    Entry(_BSEL, "_write_to_self", "call"),
+    Entry(_BASE, "_debug", "attribute"),
+    Entry(_BASE, "_stopping", "attribute"),
+    Entry(_BASE, "_thread_id", "attribute"),
+    Entry(_BASE, "_current_handle", "attribute"),
+    Entry(_BASE, "_task_factory", "attribute"),
+    Entry(_BSEL, "_transports", "attribute"),
+    Entry(
+        "asyncio.base_events.Server",
+        "_attach",
+        "call",
+        "3.13+: takes the transport; before, no argument",
+    ),
+    Entry("asyncio.base_events.Server", "_detach", "call", "3.13+: takes the transport"),
+    # Names asyncio's own code reads or calls on a socket transport, which
+    # SocketTransport therefore has.
+    Entry(_TRANSPORT, "_sock", "transport", "loop.sendfile()"),
+    Entry(_TRANSPORT, "_sock_fd", "transport", "loop.sendfile()"),
+    Entry(_TRANSPORT, "_sendfile_compatible", "transport", "loop.sendfile()"),
+    Entry(_TRANSPORT, "_make_empty_waiter", "transport", "loop.sendfile()"),
+    Entry(_TRANSPORT, "_reset_empty_waiter", "transport", "loop.sendfile()"),
+    Entry(_TRANSPORT, "_protocol_paused", "transport", "sendfile's fallback; 3.10's TLS layer"),
+    Entry(_TRANSPORT, "_loop", "transport", "sendfile's fallback"),
+    Entry(_TRANSPORT, "_start_tls_compatible", "transport", "loop.start_tls()"),
+    Entry(_TRANSPORT, "_force_close", "transport", "the TLS layer, on a fatal error"),
+    Entry(_TRANSPORT, "_paused", "transport", "3.10's TLS layer"),
+)
