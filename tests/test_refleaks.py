@@ -1,8 +1,6 @@
 """Leak checks: each core behaviour, run many times, must not make memory grow.
 
-Method. There is no debug build of CPython to give ``sys.gettotalrefcount()``
-(Debian's python3.11-dbg has one, but it drifts by one per generator send
-without a leak). Instead each check runs a behaviour's core loop for WARMUP
+Method. Each check runs a behaviour's core loop for WARMUP
 rounds, which fills freelists, caches and lazily imported modules, and then
 for ROUNDS rounds of ``n`` iterations. At every round boundary, after a full
 ``gc.collect()``, the Meter samples:
@@ -19,6 +17,13 @@ for ROUNDS rounds of ``n`` iterations. At every round boundary, after a full
 - ``sys.getrefcount()`` of sentinel objects that pass through the code under
   test (results, payloads, waiters, owners): an extra reference to a
   long-lived object allocates nothing and only shows here.
+- ``sys.gettotalrefcount()``, on a debug build of CPython only (Debian's
+  python3.14-dbg and python3.15-dbg in CI): every reference held anywhere,
+  as CPython's own ``regrtest -R`` counts them, so a leaked reference to any
+  object shows, not only to the sentinels. On these builds it is steady:
+  the same behaviour repeated leaves it where it was. (An extension built
+  against Debian's debug headers with -isystem silently lacked Py_DEBUG and
+  made it drift; CMakeLists.txt uses -I.)
 
 A measure fails when the median of its per-round growth is above its
 tolerance: 0.1 block, 0.1 reference or 4 bytes per iteration (with a floor
@@ -103,6 +108,11 @@ def _c_heap_is_measured():
 
 C_HEAP = _c_heap_is_measured()
 BLOCKS = sys.getallocatedblocks() > 0
+DEBUG_BUILD = hasattr(sys, "gettotalrefcount")
+
+
+def _total_refs():
+    return sys.gettotalrefcount() if DEBUG_BUILD else 0
 
 
 class Meter:
@@ -114,6 +124,7 @@ class Meter:
         ("traced bytes", 4, 1024),
         ("C heap bytes", 64, 16384),
         ("refs", 0.1, 0),
+        ("total refs", 0.1, 2),
     )
 
     def __init__(self, rounds, refs=()):
@@ -127,11 +138,12 @@ class Meter:
 
     def _take(self, i):
         gc.collect()
-        blocks, traced, c_heap, refs = self.samples
+        blocks, traced, c_heap, refs, total_refs = self.samples
         blocks[i] = sys.getallocatedblocks()
         traced[i] = tracemalloc.get_traced_memory()[0]
         c_heap[i] = _c_heap_bytes() if C_HEAP else 0
         refs[i] = sum(map(sys.getrefcount, self.refs))
+        total_refs[i] = _total_refs()
 
     def start(self):
         gc.collect()
@@ -270,6 +282,26 @@ def test_meter_flags_a_leaked_reference_that_allocates_nothing():
         for _ in range(count):
             decref(sentinel)
     assert flagged.startswith("refs grew"), flagged
+
+
+@pytest.mark.skipif(not DEBUG_BUILD, reason="sys.gettotalrefcount() needs a debug CPython")
+def test_meter_flags_a_leaked_reference_to_any_object_on_a_debug_build():
+    unwatched = object()  # not among the sentinels: only the total sees it
+    incref, decref = ctypes.pythonapi.Py_IncRef, ctypes.pythonapi.Py_DecRef
+    incref.argtypes = decref.argtypes = [ctypes.py_object]
+    count = 0
+
+    def leak():
+        nonlocal count
+        incref(unwatched)
+        count += 1
+
+    try:
+        flagged = _flagged(leak, 100)
+    finally:
+        for _ in range(count):
+            decref(unwatched)
+    assert flagged.startswith("total refs grew"), flagged
 
 
 @pytest.mark.skipif(not C_HEAP, reason="mallinfo2() does not see malloc here")
