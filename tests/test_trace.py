@@ -229,3 +229,46 @@ def test_cli_rejects_a_missing_script():
     out = subprocess.run([sys.executable, "-m", "yieldloop", "trace", "nope.py"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "no such script" in out.stderr
+
+
+def test_cli_says_when_a_trace_option_comes_after_the_script(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("import yieldloop as yl\nyl.run(yl.sleep, 0)\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "yieldloop", "trace", str(script), "--html", "t.html"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0
+    assert "--html comes after the script" in out.stderr
+    assert f"trace --html FILE {script}" in out.stderr
+    assert not (tmp_path / "t.html").exists()
+
+
+def test_cli_writes_the_trace_of_a_script_that_raises(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text(textwrap.dedent("""
+        import yieldloop as yl
+        async def main():
+            await yl.sleep(0)
+            raise ValueError("boom")
+        yl.run(main)
+    """))
+    html, text = tmp_path / "crash.html", tmp_path / "crash.txt"
+    out = subprocess.run(
+        [sys.executable, "-m", "yieldloop", "trace", "--html", str(html), "--text", str(text),
+         str(script)],
+        capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "ValueError: boom" in out.stderr
+    assert html.exists() and "main" in html.read_text()
+    assert "main  awaits sleep(0)" in text.read_text()
+
+
+def test_cli_exit_status_follows_the_script(tmp_path):
+    for code, expected, message in (("sys.exit(3)", 3, ""), ("sys.exit('bye')", 1, "bye"),
+                                    ("sys.exit()", 0, "")):
+        script = tmp_path / "exits.py"
+        script.write_text(f"import sys, yieldloop as yl\nyl.run(yl.sleep, 0)\n{code}\n")
+        out = subprocess.run([sys.executable, "-m", "yieldloop", "trace", str(script)],
+                             capture_output=True, text=True)
+        assert out.returncode == expected, (code, out.stderr)
+        assert message in out.stderr

@@ -4,6 +4,9 @@ import argparse
 import os
 import runpy
 import sys
+import traceback
+
+_OUTPUTS = ("--text", "--svg", "--html", "--png")
 
 
 def _numbered(path, n):
@@ -17,8 +20,12 @@ def _numbered(path, n):
 def main(argv):
     p = argparse.ArgumentParser(
         prog="python -m yieldloop trace",
+        usage="%(prog)s [--html FILE] [--svg FILE] [--png FILE] [--text FILE] [--no-times] "
+        "SCRIPT [ARGS ...]",
         description="Run SCRIPT with every yieldloop.run() in it traced, then print the "
-        "log (or write it with --text) and write the timeline to the files asked for.")
+        "log (or write it with --text) and write the timeline to the files asked for. "
+        "Options go before SCRIPT: what follows it is the script's own command line "
+        "(as with python -m cProfile). The trace is written even if the script raises.")
     p.add_argument("--text", metavar="FILE", help="write the log here instead of stderr")
     p.add_argument("--svg", metavar="FILE", help="write the timeline as SVG")
     p.add_argument("--html", metavar="FILE", help="write the timeline and log as HTML")
@@ -29,6 +36,13 @@ def main(argv):
     args = p.parse_args(argv)
     if not os.path.isfile(args.script):
         p.error(f"no such script: {args.script}")
+    misplaced = [a for a in args.args if a.split("=")[0] in _OUTPUTS]
+    if misplaced and not any(getattr(args, o[2:]) for o in _OUTPUTS):
+        # Most likely meant for us: say so rather than write nothing silently.
+        print(f"yieldloop trace: {' '.join(misplaced)} comes after the script, so it is "
+              f"the script's own argument and no trace file is written; put it before: "
+              f"python -m yieldloop trace {misplaced[0]} FILE {args.script}",
+              file=sys.stderr)
 
     from yieldloop import _kernel, trace
     from yieldloop._tracer import Tracer
@@ -46,6 +60,11 @@ def main(argv):
         runpy.run_path(args.script, run_name="__main__")
     except SystemExit as e:
         status = e.code
+    except BaseException:
+        # A crash is when a trace is wanted most: report it as Python
+        # would, then write the traces all the same.
+        traceback.print_exc()
+        status = 1
     else:
         status = 0
     finally:
@@ -65,4 +84,9 @@ def main(argv):
             path = getattr(args, option)
             if path:
                 trace.write(tracer, _numbered(path, n), title=f"yieldloop trace of {args.script}")
-    return status if isinstance(status, int) else 1
+    if status is None:
+        return 0
+    if not isinstance(status, int):
+        print(status, file=sys.stderr)     # sys.exit("message"), as Python prints it
+        return 1
+    return status

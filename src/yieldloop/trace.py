@@ -8,7 +8,7 @@ Record a run with a Tracer, then render it:
     yieldloop.trace.write(tracer, "run.html")     # or .svg, .png, .txt
 
 or let run() write the file (``yieldloop.run(main, trace="run.html")``), or
-trace a whole script: ``python -m yieldloop trace script.py --html run.html``.
+trace a whole script: ``python -m yieldloop trace --html run.html script.py``.
 
 The timeline has one lane per task (and one for the kernel's timers and
 poller). A bar is a slice of time the task ran; the thin line after it is
