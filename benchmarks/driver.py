@@ -182,11 +182,18 @@ def table_rows(summary):
 
 HEADERS = ("workload", "runtime", "median", "min-max", f"vs {runtimes.BASELINE}")
 
+# What the ratio column means, for every kind of figure (times, memory and
+# lateness are lower-is-better, rates higher-is-better).
+RATIO_MEANS = (f"vs {runtimes.BASELINE} = how many times faster (or leaner) than "
+               f"{runtimes.BASELINE}, higher is better: {runtimes.BASELINE}'s median over "
+               f"the runtime's for times and bytes, the runtime's median over "
+               f"{runtimes.BASELINE}'s for rates (req/s)")
+
 
 def print_table(summary, info):
     rows = table_rows(summary)
     title = (f"yieldloop benchmarks - Python {info['python']}, {info['cpu']}, "
-             f"{info['cores']} cores (ratio: {runtimes.BASELINE} median / median)")
+             f"{info['cores']} cores\n{RATIO_MEANS}")
     try:
         from rich.console import Console
         from rich.table import Table
@@ -208,8 +215,7 @@ def markdown(summary, info, mode, repeat):
     """The report as a markdown table."""
     lines = [
         f"Python {info['python']} on {info['cpu']} ({info['cores']} cores, {info['os']}); "
-        f"{mode} run, median of {repeat}; ratio = {runtimes.BASELINE} median / median "
-        "(higher is faster).",
+        f"{mode} run, median of {repeat}; {RATIO_MEANS}.",
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "|".join("---" for _ in HEADERS) + "|",
@@ -296,7 +302,15 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown runtime(s): {', '.join(sorted(unknown))}")
 
+    missing = [r for r in wanted if not runtimes.available(r)]
+    if missing:
+        # Said, not silently left out of the table.
+        print(f"skipped (not installed): {', '.join(missing)}; "
+              f"pip install {' '.join(missing)} to include them", file=sys.stderr)
     the_plan = plan(workloads, wanted)
+    if not the_plan:
+        p.error(f"nothing to run: no workload of {', '.join(workloads)} runs on "
+                f"{', '.join(wanted)}" + (" (not installed)" if missing == wanted else ""))
     info = machine()
     started = time.time()
     values = run_suite(the_plan, mode, repeat)

@@ -56,3 +56,35 @@ def test_bad_arguments_are_refused_with_a_clear_message(tmp_path, args, message)
     run = bench(*args, cwd=tmp_path)
     assert run.returncode == 2
     assert message in run.stderr
+
+
+def test_a_runtime_that_is_not_installed_is_said_to_be_skipped(monkeypatch, capsys, tmp_path):
+    from yieldloop.benchmarks import driver, runtimes
+
+    real = runtimes.available
+    monkeypatch.setattr(runtimes, "available", lambda name: name != "trio" and real(name))
+    monkeypatch.chdir(tmp_path)
+    assert driver.main(["--quick", "--repeat", "1", "--workloads", "switch",
+                        "--runtimes", "asyncio,trio"]) == 0
+    out = capsys.readouterr()
+    assert "skipped (not installed): trio" in out.err
+    assert "context switch" in out.out
+
+
+def test_a_selection_with_nothing_to_run_is_refused(monkeypatch, capsys):
+    from yieldloop.benchmarks import driver, runtimes
+
+    monkeypatch.setattr(runtimes, "available", lambda name: name != "trio")
+    with pytest.raises(SystemExit) as e:
+        driver.main(["--quick", "--workloads", "switch", "--runtimes", "trio"])
+    assert e.value.code == 2
+    assert "nothing to run" in capsys.readouterr().err
+
+
+def test_the_ratio_column_says_which_way_it_divides(tmp_path):
+    run = bench("--quick", "--repeat", "1", "--workloads", "switch",
+                "--runtimes", "asyncio", "--markdown", "run.md", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    head = (tmp_path / "run.md").read_text().splitlines()[0]
+    assert "median over the runtime's for times" in head
+    assert "runtime's median over asyncio's for rates" in head
