@@ -147,3 +147,68 @@ def test_import_does_not_import_asyncio():
     code = "import sys, yieldloop; print('asyncio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_sleep_never_awaited_warns_like_a_coroutine_never_awaited():
+    import warnings
+
+    async def main():
+        yl.sleep(0.5)          # the mistake: no await
+        yl.sleep(0)
+        await yl.sleep(0)      # used properly: no warning for these
+        yield_from = yl.sleep(0)
+        await yield_from
+        return "done"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert yl.run(main) == "done"
+    messages = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert messages == [
+        "yieldloop sleep(0.5) was never awaited: it does nothing until a task awaits it "
+        "(or yields it)",
+        "yieldloop sleep(0) was never awaited: it does nothing until a task awaits it "
+        "(or yields it)",
+    ]
+    assert all(w.filename == __file__ for w in caught)
+
+
+def test_a_wait_readable_never_awaited_warns():
+    import warnings
+
+    r, w = os.pipe()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yl.wait_readable(r)
+        assert [str(x.message) for x in caught] == [
+            f"yieldloop wait_readable({r}) was never awaited: it does nothing until a task "
+            "awaits it (or yields it)"]
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_a_refused_wait_leaves_no_trap_to_warn_about():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError):
+            yl.wait_readable(-3)
+        with pytest.raises(TypeError):
+            yl.wait_writable(object())
+
+
+def test_a_task_cancelled_before_its_first_step_finishes_its_trap_quietly():
+    import warnings
+
+    async def main():
+        t = yl.spawn(yl.sleep(1))
+        t.cancel()
+        await yl.sleep(0)
+        return t.cancelled()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert yl.run(main) is True

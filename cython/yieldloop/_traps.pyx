@@ -35,6 +35,13 @@ cdef class Trap:
     def __iter__(self):
         return self
 
+    def __dealloc__(self):
+        # As Python does for a coroutine never awaited: the usual mistake
+        # is `yieldloop.sleep(1)` without `await`, which does nothing. One
+        # compare on the hot path; the warning only when it is true.
+        if self.state == TS_FRESH and self.kind <= TRAP_WRITE:
+            _warn_never_awaited(self)
+
     # The type's tp_iternext is _trap_next itself (installed below); these
     # are the same step for Python callers.
 
@@ -51,6 +58,25 @@ cdef class Trap:
         if r == NULL and not PyErr_Occurred():
             raise StopIteration
         return yl_result(r)
+
+    def throw(self, typ, val=None, tb=None):
+        """As a coroutine's throw(): raise the exception here. A trap not
+        yet handed to the kernel (or answered and not yet consumed) is
+        finished by it, as a coroutine is: this is how a task that is
+        cancelled before its first step ends."""
+        if self.state == TS_FRESH or self.state == TS_READY:
+            self.state = TS_DONE
+            self.result = self.exc = None
+        if isinstance(typ, BaseException):
+            raise typ
+        raise typ() if val is None else typ(val)
+
+    def close(self):
+        """As a coroutine's close(): a trap that was never handed to the
+        kernel is finished quietly (no "never awaited" warning)."""
+        if self.state == TS_FRESH or self.state == TS_READY:
+            self.state = TS_DONE
+            self.result = self.exc = None
 
     def _describe(self):
         if self.kind == TRAP_YIELD:
@@ -89,6 +115,13 @@ cdef PyObject* _trap_next(PyObject* o) noexcept:
         value, t.result = t.result, None
         return yl_stop_iteration(value)
     return yl_raise(_misuse(t))
+
+
+cdef int _warn_never_awaited(Trap t) except -1:
+    import warnings
+    warnings.warn("yieldloop %s was never awaited: it does nothing until a task "
+                  "awaits it (or yields it)" % t._describe(), RuntimeWarning, stacklevel=1)
+    return 0
 
 
 cdef object _misuse(Trap t):
@@ -168,8 +201,9 @@ def wait_readable(fileobj):
         await yieldloop.wait_readable(sock)
         data = sock.recv(4096)
     """
-    cdef Trap t = make_trap(TRAP_READ)
-    t.fd = _fileno(fileobj, "wait_readable()")
+    cdef int fd = _fileno(fileobj, "wait_readable()")    # before the trap: a refused
+    cdef Trap t = make_trap(TRAP_READ)                   # argument leaves none behind
+    t.fd = fd
     if not isinstance(fileobj, int):
         t.arg = fileobj
     return t
@@ -179,8 +213,9 @@ def wait_readable(fileobj):
 def wait_writable(fileobj):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is writable. See wait_readable()."""
+    cdef int fd = _fileno(fileobj, "wait_writable()")
     cdef Trap t = make_trap(TRAP_WRITE)
-    t.fd = _fileno(fileobj, "wait_writable()")
+    t.fd = fd
     if not isinstance(fileobj, int):
         t.arg = fileobj
     return t
