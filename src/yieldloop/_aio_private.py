@@ -33,9 +33,9 @@ set_running_loop = events._set_running_loop
 #: run_asyncio() on 3.10: refuse to start inside a running loop.
 get_running_loop = events._get_running_loop
 #: The socket transport sets TCP_NODELAY as asyncio's does.
-set_nodelay = base_events._set_nodelay
+set_nodelay = base_events._set_nodelay  # type: ignore[attr-defined]  # not in typeshed
 #: The socket transport wakes a connection's waiter.
-set_result_unless_cancelled = futures._set_result_unless_cancelled
+set_result_unless_cancelled = futures._set_result_unless_cancelled  # type: ignore[attr-defined]
 #: loop.sendfile() asks a transport which mode it supports.
 SendfileMode = constants._SendfileMode
 #: Debug mode: where a handle was made.
