@@ -20,14 +20,21 @@ cdef class Handle:
         raise TypeError("Handle objects are made by the kernel's call_soon/call_later")
 
     cdef int run(self) except -1:
-        if self.context is None:
-            self.fn(*self.args)
+        # Own the callable, its arguments and the context for the call: the
+        # callback may cancel its own handle (a transport closing from its
+        # reader), which drops them, and with them maybe the last reference
+        # to the object whose method is running.
+        cdef object fn = self.fn
+        cdef tuple args = self.args
+        cdef object context = self.context
+        if context is None:
+            fn(*args)
             return 0
-        PyContext_Enter(self.context)
+        PyContext_Enter(context)
         try:
-            self.fn(*self.args)
+            fn(*args)
         finally:
-            PyContext_Exit(self.context)
+            PyContext_Exit(context)
         return 0
 
     def cancel(self):

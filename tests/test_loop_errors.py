@@ -1,0 +1,114 @@
+"""yieldloop.Loop's error paths end as on asyncio's own loop.
+
+Each test runs one program in child processes (a crash must fail the test,
+not the run), on asyncio's loop and on yieldloop.Loop, and checks both
+printed the same and what asyncio promises: the exception handler's call,
+connection_lost()'s argument, no fd or fd callback left behind.
+"""
+
+import pytest
+
+from loop_child import same_on_both
+
+# A server that sends b"hello" to each client, then waits for its EOF.
+SERVER = '''
+async def serve():
+    async def greet(reader, writer):
+        writer.write(b"hello")
+        await reader.read()
+        writer.close()
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+class Client(asyncio.Protocol):
+    def __init__(self):
+        self.lost = asyncio.get_running_loop().create_future()
+    def connection_lost(self, exc):
+        out("connection_lost", type(exc).__name__)
+        self.lost.set_result(None)
+'''
+
+
+def client_program(protocol_body, base="Client"):
+    return SERVER + f'''
+class Failing({base}):
+{protocol_body}
+
+async def main():
+    server, port = await serve()
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_connection(Failing, "127.0.0.1", port)
+    lost = protocol.lost
+    del transport, protocol      # only the loop holds the connection now
+    await lost
+    server.close()
+    await server.wait_closed()
+    return "ok"
+'''
+
+
+def ends_with_clean_loop(lines):
+    assert lines[-3:] == ["exit ok", "fds 0", "waiters 0"], lines
+
+
+def test_raising_data_received_is_reported_and_closes_the_connection():
+    lines = same_on_both(client_program('''
+    def data_received(self, data):
+        raise ZeroDivisionError("bug in data_received")
+'''))
+    assert lines[0] == ("handler Fatal error: protocol.data_received() call failed. "
+                        "ZeroDivisionError ['exception', 'message', 'protocol', 'transport']")
+    assert lines[1] == "connection_lost ZeroDivisionError"
+    ends_with_clean_loop(lines)
+
+
+BUFFERED = '''
+class BufferedClient(asyncio.BufferedProtocol):
+    def __init__(self):
+        self.lost = asyncio.get_running_loop().create_future()
+        self.buf = bytearray(64)
+    def get_buffer(self, hint):
+        return self.buf
+    def buffer_updated(self, n):
+        pass
+    def connection_lost(self, exc):
+        out("connection_lost", type(exc).__name__)
+        self.lost.set_result(None)
+'''
+
+
+@pytest.mark.parametrize("method", ["get_buffer", "buffer_updated"])
+def test_raising_buffered_protocol_method_is_reported_and_closes(method):
+    args = "self, hint" if method == "get_buffer" else "self, n"
+    lines = same_on_both(BUFFERED + client_program(f'''
+    def {method}({args}):
+        raise ZeroDivisionError("bug in {method}")
+''', base="BufferedClient"))
+    assert lines[0] == (f"handler Fatal error: protocol.{method}() call failed. "
+                        "ZeroDivisionError ['exception', 'message', 'protocol', 'transport']")
+    assert lines[1] == "connection_lost ZeroDivisionError"
+    ends_with_clean_loop(lines)
+
+
+def test_get_buffer_returning_an_empty_buffer_is_reported_and_closes():
+    lines = same_on_both(BUFFERED + client_program('''
+    def get_buffer(self, hint):
+        return bytearray()
+''', base="BufferedClient"))
+    assert lines[0].startswith("handler Fatal error: protocol.get_buffer() call failed. "
+                               "RuntimeError")
+    assert lines[1] == "connection_lost RuntimeError"
+    ends_with_clean_loop(lines)
+
+
+def test_raising_eof_received_is_reported_and_closes():
+    lines = same_on_both(client_program('''
+    def connection_made(self, transport):
+        transport.write_eof()        # the server's read() returns: it closes
+    def eof_received(self):
+        raise ZeroDivisionError("bug in eof_received")
+'''))
+    assert lines[0] == ("handler Fatal error: protocol.eof_received() call failed. "
+                        "ZeroDivisionError ['exception', 'message', 'protocol', 'transport']")
+    assert lines[1] == "connection_lost ZeroDivisionError"
+    ends_with_clean_loop(lines)
