@@ -112,3 +112,44 @@ def test_raising_eof_received_is_reported_and_closes():
                         "ZeroDivisionError ['exception', 'message', 'protocol', 'transport']")
     assert lines[1] == "connection_lost ZeroDivisionError"
     ends_with_clean_loop(lines)
+
+
+# --- fd callbacks
+
+
+def test_remove_reader_and_writer_find_a_closed_socket_by_the_object():
+    # anyio closes a socket, then removes its callbacks with the object.
+    lines = same_on_both('''
+def attempt(what, call, *args):
+    try:
+        out(what, call(*args))
+    except Exception as exc:
+        out(what, type(exc).__name__, exc)
+
+async def main():
+    loop = asyncio.get_running_loop()
+    for side in ("reader", "writer"):
+        add = getattr(loop, "add_" + side)
+        remove = getattr(loop, "remove_" + side)
+        other = loop.remove_writer if side == "reader" else loop.remove_reader
+        a, b = socket.socketpair()
+        add(a, out, "never")
+        a.close()
+        attempt("other side", other, a)
+        attempt("remove", remove, a)
+        attempt("remove again", remove, a)
+        b.close()
+    c, d = socket.socketpair()
+    c.close()
+    attempt("never added", loop.remove_reader, c)
+    d.close()
+    await asyncio.sleep(0)
+    return "ok"
+''')
+    assert lines[:7] == [
+        "other side False", "remove True",
+        "remove again ValueError Invalid file descriptor: -1",
+        "other side False", "remove True",
+        "remove again ValueError Invalid file descriptor: -1",
+        "never added ValueError Invalid file descriptor: -1"]
+    ends_with_clean_loop(lines)

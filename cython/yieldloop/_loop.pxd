@@ -15,6 +15,7 @@ cdef class LoopCore:
     cdef bint _stop_c
     cdef bint _closed_c
     cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
+    cdef dict _fileobjs         # fd -> the non-int object its callbacks were added with
 
     cdef _check_open(self)
     cdef object _context(self, object context)
@@ -22,6 +23,8 @@ cdef class LoopCore:
     cdef Handle _soon(self, callback, tuple args, context)
     cdef Handle _watch(self, int fd, int side, callback, tuple args, context)
     cdef bint _unwatch(self, int fd, int side) except -1
+    cdef int _register_fileobj(self, fileobj) except -1
+    cdef int _lookup_fileobj(self, fileobj) except -1
     cdef int _run_once_c(self) except -1
     cdef _drain_inbox(self)
     cdef int _run_handle(self, Handle h) except -1

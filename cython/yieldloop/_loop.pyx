@@ -75,6 +75,7 @@ cdef class LoopCore:
         self._timers_c = TimerHeap()
         self._poller_c = Poller()
         self._inbox = deque()
+        self._fileobjs = {}
 
     # --- scheduling
 
@@ -166,16 +167,42 @@ cdef class LoopCore:
     # `context` is asyncio's from 3.15 on (its transports pass theirs);
     # accepted on every version, as the signature must match the newest one.
     def _add_reader(self, fd, callback, *args, context=None):
-        return self._watch(_fileno(fd), YL_READ, callback, args, context)
+        return self._watch(self._register_fileobj(fd), YL_READ, callback, args, context)
 
     def _add_writer(self, fd, callback, *args, context=None):
-        return self._watch(_fileno(fd), YL_WRITE, callback, args, context)
+        return self._watch(self._register_fileobj(fd), YL_WRITE, callback, args, context)
 
     def _remove_reader(self, fd):
-        return self._unwatch(_fileno(fd), YL_READ)
+        if self._closed_c:
+            return False
+        return self._unwatch(self._lookup_fileobj(fd), YL_READ)
 
     def _remove_writer(self, fd):
-        return self._unwatch(_fileno(fd), YL_WRITE)
+        if self._closed_c:
+            return False
+        return self._unwatch(self._lookup_fileobj(fd), YL_WRITE)
+
+    # asyncio's selector loop finds a registration by the object it was made
+    # with (selectors map file objects to keys), so remove_reader(sock)
+    # works after sock.close(), when sock.fileno() is -1. Objects other than
+    # ints are remembered for that, per fd, while the fd has a callback.
+
+    cdef int _register_fileobj(self, fileobj) except -1:
+        cdef int fd = _fileno(fileobj)
+        if type(fileobj) is not int:
+            self._fileobjs[fd] = fileobj
+        elif self._fileobjs:
+            self._fileobjs.pop(fd, None)
+        return fd
+
+    cdef int _lookup_fileobj(self, fileobj) except -1:
+        try:
+            return _fileno(fileobj)
+        except ValueError:
+            for fd, obj in self._fileobjs.items():
+                if obj is fileobj:
+                    return fd
+            raise
 
     cdef Handle _watch(self, int fd, int side, callback, tuple args, context):
         cdef Handle h
@@ -196,6 +223,9 @@ cdef class LoopCore:
         if old is None:
             return False
         (<Handle>old).cancel()
+        if self._fileobjs and self._poller_c.waiter(
+                fd, YL_WRITE if side == YL_READ else YL_READ) is None:
+            self._fileobjs.pop(fd, None)
         return True
 
     def _process_events(self, event_list):
@@ -359,6 +389,7 @@ cdef class LoopCore:
             self._ready_c.clear()
             self._timers_c.clear()
             self._inbox.clear()
+            self._fileobjs.clear()
             self._poller_c.close()
 
     @property
