@@ -10,6 +10,13 @@ cimport cython
 from yieldloop._timerheap cimport TIMER_SCHEDULED
 from yieldloop.includes.capi cimport PyContext_Enter, PyContext_Exit
 
+from asyncio import events as _events
+
+from yieldloop._aio_private import format_callback_source
+
+cdef object _AioHandle = _events.Handle
+cdef object _AioTimerHandle = _events.TimerHandle
+
 
 @cython.final
 @cython.freelist(256)
@@ -41,6 +48,9 @@ cdef class Handle:
         """Do not run the callback (no effect once it has run)."""
         if self.cancelled_:
             return
+        if self.debug:
+            # asyncio keeps the repr, for "Executing <Handle ...> took" warnings.
+            self.repr_ = repr(self)
         self.cancelled_ = True
         if self.heap is not None and self.timer.state == TIMER_SCHEDULED:
             self.heap.cancel(&self.timer)
@@ -53,7 +63,7 @@ cdef class Handle:
         return self.cancelled_
 
     def when(self):
-        """The deadline on the kernel's clock (timers only)."""
+        """The deadline on the loop's clock (timers only)."""
         return self.timer.when
 
     def get_context(self):
@@ -64,6 +74,8 @@ cdef class Handle:
         # asyncio's spelling, for code that runs a handle by hand.
         self.run()
 
+    # asyncio's private attribute names, which asyncio's own helpers (its
+    # reprs, its slow-callback warning, TimerHandle's comparisons) read.
     @property
     def _cancelled(self):
         return self.cancelled_
@@ -73,11 +85,87 @@ cdef class Handle:
         # Where it was made, recorded in asyncio's debug mode (else None).
         return self.source_traceback
 
+    @property
+    def _callback(self):
+        return self.fn
+
+    @property
+    def _args(self):
+        return self.args
+
+    @property
+    def _context(self):
+        return self.context
+
+    @property
+    def _when(self):
+        return self.timer.when
+
+    # yieldloop.Loop's handles present themselves as asyncio.Handle and
+    # asyncio.TimerHandle (isinstance() consults __class__ when the real
+    # type does not match); a cdef class cannot inherit asyncio's Python
+    # classes. type() still tells the truth.
+    @property
+    def __class__(self):
+        if self.kind == KIND_ASYNCIO_TIMER:
+            return _AioTimerHandle
+        if self.kind == KIND_ASYNCIO:
+            return _AioHandle
+        return Handle
+
+    def _repr_info(self):
+        # asyncio's Handle._repr_info / TimerHandle._repr_info.
+        info = ["TimerHandle" if self.kind == KIND_ASYNCIO_TIMER else "Handle"]
+        if self.cancelled_:
+            info.append("cancelled")
+        if self.kind == KIND_ASYNCIO_TIMER:
+            info.append(f"when={self.timer.when}")
+        if self.fn is not None:
+            info.append(format_callback_source(self.fn, self.args, self.debug))
+        if self.source_traceback:
+            frame = self.source_traceback[-1]
+            info.append(f"created at {frame[0]}:{frame[1]}")
+        return info
+
     def __repr__(self):
+        if self.repr_ is not None:
+            return self.repr_
+        if self.kind != KIND_KERNEL:
+            return "<%s>" % " ".join(self._repr_info())
         if self.cancelled_:
             return "<Handle cancelled>"
         name = getattr(self.fn, "__qualname__", None) or repr(self.fn)
         return "<Handle %s%r>" % (name, self.args)
+
+    # A timer orders and compares as asyncio's TimerHandle does (by its
+    # deadline, with real TimerHandles too); other handles by identity.
+    def __hash__(self):
+        if self.kind == KIND_ASYNCIO_TIMER:
+            return hash(self.timer.when)
+        return object.__hash__(self)
+
+    def __richcmp__(self, other, int op):
+        if self.kind != KIND_ASYNCIO_TIMER:
+            if op == 2:
+                return self is other
+            if op == 3:
+                return self is not other
+            return NotImplemented
+        if not isinstance(other, _AioTimerHandle):
+            return NotImplemented
+        if op == 0:
+            return self.timer.when < other._when
+        if op == 4:
+            return self.timer.when > other._when
+        eq = (self.timer.when == other._when and self.fn == other._callback
+              and self.args == other._args and self.cancelled_ == other._cancelled)
+        if op == 2:
+            return eq
+        if op == 3:
+            return not eq
+        if op == 1:
+            return self.timer.when < other._when or eq
+        return self.timer.when > other._when or eq
 
 
 cdef Handle new_handle(object fn, tuple args, object context):

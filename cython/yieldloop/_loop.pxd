@@ -15,10 +15,14 @@ cdef class LoopCore:
     cdef bint _stop_c
     cdef bint _closed_c
     cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
+    cdef bint _time_overridden  # a subclass defines time(): timers follow it
+    cdef bint _has_dict         # an instance dict, where a time() may be set
     cdef dict _fileobjs         # fd -> the non-int object its callbacks were added with
 
     cdef _check_open(self)
     cdef object _context(self, object context)
+    cdef double _now(self) except? -1.0
+    cdef Handle _handle(self, callback, tuple args, context, unsigned char kind)
     cdef Handle _schedule(self, double when, callback, tuple args, context)
     cdef Handle _soon(self, callback, tuple args, context)
     cdef Handle _watch(self, int fd, int side, callback, tuple args, context)
