@@ -63,23 +63,32 @@ def run_on(loop_name, source, timeout=60, env=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def run_both(source, timeout=60):
+def run_both(source, timeout=60, env=None):
     """Run ``source`` on both loops; each must exit 0. Returns {loop: stdout lines}."""
     outputs = {}
     for name in LOOPS:
-        rc, stdout, stderr = run_on(name, source, timeout)
+        rc, stdout, stderr = run_on(name, source, timeout, env)
         assert rc == 0, f"{name}: exit {rc}\n{stdout}\n{stderr}"
         outputs[name] = stdout.splitlines()
     return outputs
 
 
-def same_on_both(source, timeout=60):
+def same_on_both(source, timeout=60, env=None):
     """Run ``source`` on both loops and check they printed the same; the lines."""
-    outputs = run_both(source, timeout)
+    outputs = run_both(source, timeout, env)
     assert outputs["yieldloop"] == outputs["asyncio"], (
         "asyncio:\n  " + "\n  ".join(outputs["asyncio"])
         + "\nyieldloop:\n  " + "\n  ".join(outputs["yieldloop"]))
     return outputs["asyncio"]
+
+
+def make_certificate(directory):
+    """A self-signed certificate for "localhost": {"YL_CERT": path, "YL_KEY": path}."""
+    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    return {"YL_CERT": cert, "YL_KEY": key}
 
 
 if __name__ == "__main__":      # python tests/loop_child.py LOOP < program.py

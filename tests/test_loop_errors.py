@@ -8,7 +8,7 @@ connection_lost()'s argument, no fd or fd callback left behind.
 
 import pytest
 
-from loop_child import same_on_both
+from loop_child import make_certificate, same_on_both
 
 # A server that sends b"hello" to each client, then waits for its EOF.
 SERVER = '''
@@ -152,4 +152,72 @@ async def main():
         "other side False", "remove True",
         "remove again ValueError Invalid file descriptor: -1",
         "never added ValueError Invalid file descriptor: -1"]
+    ends_with_clean_loop(lines)
+
+
+# --- TLS: asyncio's SSL protocol over yieldloop's transport
+
+
+@pytest.fixture(scope="module")
+def tls_env(tmp_path_factory):
+    import os
+
+    return dict(os.environ, **make_certificate(str(tmp_path_factory.mktemp("tls"))))
+
+
+TLS_SERVER = '''
+import ssl
+
+def contexts():
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(os.environ["YL_CERT"], os.environ["YL_KEY"])
+    return server, ssl.create_default_context(cafile=os.environ["YL_CERT"])
+
+async def serve_tls(server_ctx):
+    async def greet(reader, writer):
+        writer.write(b"hello")
+        try:
+            await reader.read()
+        except OSError as exc:
+            out("server read", type(exc).__name__)
+        writer.close()
+    server = await asyncio.start_server(greet, "127.0.0.1", 0, ssl=server_ctx)
+    return server, server.sockets[0].getsockname()[1]
+
+class Failing(asyncio.Protocol):
+    def __init__(self):
+        self.lost = asyncio.get_running_loop().create_future()
+    def data_received(self, data):
+        raise ZeroDivisionError("bug in data_received")
+    def connection_lost(self, exc):
+        out("connection_lost", type(exc).__name__)
+        self.lost.set_result(None)
+'''
+
+
+@pytest.mark.parametrize("how", ["create_connection", "start_tls"])
+def test_raising_protocol_over_tls_is_reported_and_closes(tls_env, how):
+    # asyncio's SSL protocol reports it and calls transport._force_close().
+    connect = {
+        "create_connection": '''
+    _, protocol = await loop.create_connection(
+        Failing, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost")''',
+        "start_tls": '''
+    transport, protocol = await loop.create_connection(Failing, "127.0.0.1", port)
+    await loop.start_tls(transport, protocol, client_ctx, server_hostname="localhost")''',
+    }[how]
+    lines = same_on_both(TLS_SERVER + f'''
+async def main():
+    loop = asyncio.get_running_loop()
+    server_ctx, client_ctx = contexts()
+    server, port = await serve_tls(server_ctx)
+{connect}
+    await protocol.lost
+    server.close()
+    await server.wait_closed()
+    return "ok"
+''', env=tls_env)
+    assert lines[0] == ("handler Fatal error on SSL protocol ZeroDivisionError "
+                        "['exception', 'message', 'protocol', 'transport']")
+    assert "connection_lost ZeroDivisionError" in lines
     ends_with_clean_loop(lines)
