@@ -116,3 +116,37 @@ def test_force_close_ends_with_connection_lost_of_the_error(loop):
 
     closing, error = loop.run_until_complete(main())
     assert closing and lost == [error]
+
+
+def test_sendfile_falls_back_to_writes_for_a_file_without_an_fd(loop):
+    # asyncio's fallback wraps the transport and insists it has asyncio's
+    # flow control (an isinstance() check of a private class).
+    import io
+
+    received = []
+
+    class Sink(asyncio.Protocol):
+        def __init__(self):
+            self.lost = loop.create_future()
+
+        def data_received(self, data):
+            received.append(data)
+
+        def connection_lost(self, exc):
+            self.lost.set_result(exc)
+
+    sink = Sink()
+
+    async def main():
+        server = await loop.create_server(lambda: sink, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+        sent = await loop.sendfile(transport, io.BytesIO(b"f" * 300_000))
+        transport.close()
+        lost = await sink.lost
+        server.close()
+        await server.wait_closed()
+        return sent, lost
+
+    assert loop.run_until_complete(main()) == (300_000, None)
+    assert b"".join(received) == b"f" * 300_000

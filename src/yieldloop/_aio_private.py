@@ -19,7 +19,8 @@ differs; everything here was checked on CPython 3.10, 3.11, 3.12, 3.13
 from __future__ import annotations
 
 import inspect
-from asyncio import base_events, constants, events, format_helpers, futures, unix_events
+from asyncio import (
+    base_events, constants, events, format_helpers, futures, transports, unix_events)
 from typing import NamedTuple
 
 #: The versions every entry below was checked on.
@@ -39,6 +40,9 @@ set_nodelay = base_events._set_nodelay
 set_result_unless_cancelled = futures._set_result_unless_cancelled
 #: loop.sendfile() asks a transport which mode it supports.
 SendfileMode = constants._SendfileMode
+#: What the socket transport presents as its class derives from it:
+#: loop.sendfile()'s fallback refuses a transport that is not one.
+FlowControlMixin = transports._FlowControlMixin
 #: Debug mode: where a handle was made.
 extract_stack = format_helpers.extract_stack
 #: The slow-callback warning names a handle as asyncio does (its task, if
@@ -84,6 +88,7 @@ PRIVATE_NAMES = (
     Entry("asyncio.base_events", "_set_nodelay", "call"),
     Entry("asyncio.futures", "_set_result_unless_cancelled", "call"),
     Entry("asyncio.constants", "_SendfileMode", "call"),
+    Entry("asyncio.transports", "_FlowControlMixin", "call", "loop.sendfile()'s fallback"),
     Entry("asyncio.unix_events", "_UnixDefaultEventLoopPolicy", "call"),
     Entry("asyncio.format_helpers", "extract_stack", "call"),
     Entry(
