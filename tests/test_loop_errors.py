@@ -15,7 +15,10 @@ SERVER = '''
 async def serve():
     async def greet(reader, writer):
         writer.write(b"hello")
-        await reader.read()
+        try:
+            await reader.read()
+        except ConnectionResetError:     # the client closed with data unread
+            pass
         writer.close()
     server = await asyncio.start_server(greet, "127.0.0.1", 0)
     return server, server.sockets[0].getsockname()[1]
@@ -217,7 +220,8 @@ async def main():
     await server.wait_closed()
     return "ok"
 ''', env=tls_env)
-    assert lines[0] == ("handler Fatal error on SSL protocol ZeroDivisionError "
-                        "['exception', 'message', 'protocol', 'transport']")
+    # (3.10's TLS layer words it "application protocol failed to receive SSL data".)
+    assert lines[0].endswith(" ZeroDivisionError ['exception', 'message', 'protocol', "
+                             "'transport']"), lines
     assert "connection_lost ZeroDivisionError" in lines
     ends_with_clean_loop(lines)
