@@ -10,12 +10,20 @@ cimport cython
 from yieldloop._timerheap cimport TIMER_SCHEDULED
 from yieldloop.includes.capi cimport PyContext_Enter, PyContext_Exit
 
-from asyncio import events as _events
+# asyncio's Handle classes, imported on first use: the kernel's handles
+# never need them, and importing yieldloop must not import asyncio.
+cdef object _AioHandle = None
+cdef object _AioTimerHandle = None
+cdef object _format_callback_source = None
 
-from yieldloop._aio_private import format_callback_source
 
-cdef object _AioHandle = _events.Handle
-cdef object _AioTimerHandle = _events.TimerHandle
+cdef _import_asyncio():
+    global _AioHandle, _AioTimerHandle, _format_callback_source
+    from asyncio import events
+    from yieldloop._aio_private import format_callback_source
+    _AioHandle = events.Handle
+    _AioTimerHandle = events.TimerHandle
+    _format_callback_source = format_callback_source
 
 
 @cython.final
@@ -107,11 +115,13 @@ cdef class Handle:
     # classes. type() still tells the truth.
     @property
     def __class__(self):
+        if self.kind == KIND_KERNEL:
+            return Handle
+        if _AioHandle is None:
+            _import_asyncio()
         if self.kind == KIND_ASYNCIO_TIMER:
             return _AioTimerHandle
-        if self.kind == KIND_ASYNCIO:
-            return _AioHandle
-        return Handle
+        return _AioHandle
 
     def _repr_info(self):
         # asyncio's Handle._repr_info / TimerHandle._repr_info.
@@ -121,7 +131,9 @@ cdef class Handle:
         if self.kind == KIND_ASYNCIO_TIMER:
             info.append(f"when={self.timer.when}")
         if self.fn is not None:
-            info.append(format_callback_source(self.fn, self.args, self.debug))
+            if _format_callback_source is None:
+                _import_asyncio()
+            info.append(_format_callback_source(self.fn, self.args, self.debug))
         if self.source_traceback:
             frame = self.source_traceback[-1]
             info.append(f"created at {frame[0]}:{frame[1]}")
@@ -151,6 +163,8 @@ cdef class Handle:
             if op == 3:
                 return self is not other
             return NotImplemented
+        if _AioTimerHandle is None:
+            _import_asyncio()
         if not isinstance(other, _AioTimerHandle):
             return NotImplemented
         if op == 0:
