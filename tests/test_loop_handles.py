@@ -186,3 +186,12 @@ def test_debug_mode_slow_callback_warning_names_the_handle(loop, caplog):
     [message] = [r.getMessage() for r in caplog.records if "took" in r.getMessage()]
     assert message.startswith("Executing <Handle test_debug_mode_slow_callback_warning_names"
                               "_the_handle.<locals>.slow() at ")
+
+
+def test_time_patched_with_mock_drives_the_timers_until_unpatched(loop):
+    from unittest import mock
+
+    real = loop.time
+    with mock.patch.object(loop, "time", return_value=5000.0):
+        assert loop.call_later(1, print).when() == 5001.0
+    assert loop.call_later(1, print).when() == pytest.approx(real() + 1, abs=60)

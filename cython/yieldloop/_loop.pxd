@@ -16,7 +16,7 @@ cdef class LoopCore:
     cdef bint _closed_c
     cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
     cdef bint _time_overridden  # a subclass defines time(): timers follow it
-    cdef bint _has_dict         # an instance dict, where a time() may be set
+    cdef bint _time_set         # a time() is set on the instance: timers follow it
     cdef dict _fileobjs         # fd -> the non-int object its callbacks were added with
 
     cdef _check_open(self)

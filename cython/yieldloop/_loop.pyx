@@ -25,9 +25,10 @@ from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
 from yieldloop._handles cimport Handle, new_handle, KIND_ASYNCIO, KIND_ASYNCIO_TIMER
 from yieldloop.includes.capi cimport (
-    yl_monotonic, PyContext_CopyCurrent, PyErr_CheckSignals, PyObject_GenericGetDict)
+    yl_monotonic, PyContext_CopyCurrent, PyErr_CheckSignals, PyObject_GenericSetAttr)
 
 from libc.math cimport INFINITY
+from cpython.object cimport PyObject
 
 import selectors
 import sys
@@ -74,11 +75,6 @@ cdef class LoopCore:
 
     def __cinit__(self, *args, **kwargs):
         self._time_overridden = type(self).time is not _core_time
-        try:
-            PyObject_GenericGetDict(self, NULL)
-            self._has_dict = True
-        except AttributeError:       # LoopCore alone: no instance dict
-            self._has_dict = False
         self._ready_c = ReadyQueue()
         self._timers_c = TimerHeap()
         self._poller_c = Poller()
@@ -95,10 +91,21 @@ cdef class LoopCore:
         # loop.time() as asyncio's loop reads it (timers, timeouts): a time()
         # set on the instance or overridden by a subclass (test clocks) is
         # honoured; else the clock directly.
-        if self._time_overridden or (
-                self._has_dict and "time" in <dict>PyObject_GenericGetDict(self, NULL)):
+        if self._time_overridden or self._time_set:
             return self.time()
         return yl_monotonic()
+
+    # Setting or deleting an attribute named "time" on the instance flips
+    # _time_set, so that _now() needs no dict lookup on the fast path.
+    def __setattr__(self, name, value):
+        if name == "time":
+            self._time_set = True
+        PyObject_GenericSetAttr(self, name, <PyObject*>value)
+
+    def __delattr__(self, name):
+        PyObject_GenericSetAttr(self, name, NULL)
+        if name == "time":
+            self._time_set = False
 
     cdef inline Handle _handle(self, callback, tuple args, context, unsigned char kind):
         cdef Handle h = new_handle(callback, args, self._context(context))
