@@ -3,6 +3,13 @@
 cimport cython
 from yieldloop._timerheap cimport TimerSlot, TimerHeap
 
+# What a handle presents itself as (Handle.kind): the kernel's own, or, for
+# yieldloop.Loop, asyncio's Handle / TimerHandle (isinstance, repr, order).
+cdef enum:
+    KIND_KERNEL = 0
+    KIND_ASYNCIO = 1
+    KIND_ASYNCIO_TIMER = 2
+
 
 @cython.final
 cdef class Handle:
@@ -12,7 +19,11 @@ cdef class Handle:
     cdef tuple args
     cdef object context       # contextvars.Context to run in, or None
     cdef bint cancelled_
+    cdef unsigned char kind   # KIND_*
+    cdef bint debug           # made in asyncio's debug mode: keep the repr on cancel()
     cdef object source_traceback  # where it was made (asyncio debug mode), or None
+    cdef object repr_         # the repr kept by cancel() in debug mode, or None
+    cdef object __weakref__
 
     cdef int run(self) except -1
 

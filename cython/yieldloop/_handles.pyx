@@ -10,6 +10,21 @@ cimport cython
 from yieldloop._timerheap cimport TIMER_SCHEDULED
 from yieldloop.includes.capi cimport PyContext_Enter, PyContext_Exit
 
+# asyncio's Handle classes, imported on first use: the kernel's handles
+# never need them, and importing yieldloop must not import asyncio.
+cdef object _AioHandle = None
+cdef object _AioTimerHandle = None
+cdef object _format_callback_source = None
+
+
+cdef _import_asyncio():
+    global _AioHandle, _AioTimerHandle, _format_callback_source
+    from asyncio import events
+    from yieldloop._aio_private import format_callback_source
+    _AioHandle = events.Handle
+    _AioTimerHandle = events.TimerHandle
+    _format_callback_source = format_callback_source
+
 
 @cython.final
 @cython.freelist(256)
@@ -20,20 +35,30 @@ cdef class Handle:
         raise TypeError("Handle objects are made by the kernel's call_soon/call_later")
 
     cdef int run(self) except -1:
-        if self.context is None:
-            self.fn(*self.args)
+        # Own the callable, its arguments and the context for the call: the
+        # callback may cancel its own handle (a transport closing from its
+        # reader), which drops them, and with them maybe the last reference
+        # to the object whose method is running.
+        cdef object fn = self.fn
+        cdef tuple args = self.args
+        cdef object context = self.context
+        if context is None:
+            fn(*args)
             return 0
-        PyContext_Enter(self.context)
+        PyContext_Enter(context)
         try:
-            self.fn(*self.args)
+            fn(*args)
         finally:
-            PyContext_Exit(self.context)
+            PyContext_Exit(context)
         return 0
 
     def cancel(self):
         """Do not run the callback (no effect once it has run)."""
         if self.cancelled_:
             return
+        if self.debug:
+            # asyncio keeps the repr, for "Executing <Handle ...> took" warnings.
+            self.repr_ = repr(self)
         self.cancelled_ = True
         if self.heap is not None and self.timer.state == TIMER_SCHEDULED:
             self.heap.cancel(&self.timer)
@@ -46,7 +71,7 @@ cdef class Handle:
         return self.cancelled_
 
     def when(self):
-        """The deadline on the kernel's clock (timers only)."""
+        """The deadline on the loop's clock (timers only)."""
         return self.timer.when
 
     def get_context(self):
@@ -57,6 +82,8 @@ cdef class Handle:
         # asyncio's spelling, for code that runs a handle by hand.
         self.run()
 
+    # asyncio's private attribute names, which asyncio's own helpers (its
+    # reprs, its slow-callback warning, TimerHandle's comparisons) read.
     @property
     def _cancelled(self):
         return self.cancelled_
@@ -66,11 +93,93 @@ cdef class Handle:
         # Where it was made, recorded in asyncio's debug mode (else None).
         return self.source_traceback
 
+    @property
+    def _callback(self):
+        return self.fn
+
+    @property
+    def _args(self):
+        return self.args
+
+    @property
+    def _context(self):
+        return self.context
+
+    @property
+    def _when(self):
+        return self.timer.when
+
+    # yieldloop.Loop's handles present themselves as asyncio.Handle and
+    # asyncio.TimerHandle (isinstance() consults __class__ when the real
+    # type does not match); a cdef class cannot inherit asyncio's Python
+    # classes. type() still tells the truth.
+    @property
+    def __class__(self):
+        if self.kind == KIND_KERNEL:
+            return Handle
+        if _AioHandle is None:
+            _import_asyncio()
+        if self.kind == KIND_ASYNCIO_TIMER:
+            return _AioTimerHandle
+        return _AioHandle
+
+    def _repr_info(self):
+        # asyncio's Handle._repr_info / TimerHandle._repr_info.
+        info = ["TimerHandle" if self.kind == KIND_ASYNCIO_TIMER else "Handle"]
+        if self.cancelled_:
+            info.append("cancelled")
+        if self.kind == KIND_ASYNCIO_TIMER:
+            info.append(f"when={self.timer.when}")
+        if self.fn is not None:
+            if _format_callback_source is None:
+                _import_asyncio()
+            info.append(_format_callback_source(self.fn, self.args, self.debug))
+        if self.source_traceback:
+            frame = self.source_traceback[-1]
+            info.append(f"created at {frame[0]}:{frame[1]}")
+        return info
+
     def __repr__(self):
+        if self.repr_ is not None:
+            return self.repr_
+        if self.kind != KIND_KERNEL:
+            return "<%s>" % " ".join(self._repr_info())
         if self.cancelled_:
             return "<Handle cancelled>"
         name = getattr(self.fn, "__qualname__", None) or repr(self.fn)
         return "<Handle %s%r>" % (name, self.args)
+
+    # A timer orders and compares as asyncio's TimerHandle does (by its
+    # deadline, with real TimerHandles too); other handles by identity.
+    def __hash__(self):
+        if self.kind == KIND_ASYNCIO_TIMER:
+            return hash(self.timer.when)
+        return object.__hash__(self)
+
+    def __richcmp__(self, other, int op):
+        if self.kind != KIND_ASYNCIO_TIMER:
+            if op == 2:
+                return self is other
+            if op == 3:
+                return self is not other
+            return NotImplemented
+        if _AioTimerHandle is None:
+            _import_asyncio()
+        if not isinstance(other, _AioTimerHandle):
+            return NotImplemented
+        if op == 0:
+            return self.timer.when < other._when
+        if op == 4:
+            return self.timer.when > other._when
+        eq = (self.timer.when == other._when and self.fn == other._callback
+              and self.args == other._args and self.cancelled_ == other._cancelled)
+        if op == 2:
+            return eq
+        if op == 3:
+            return not eq
+        if op == 1:
+            return self.timer.when < other._when or eq
+        return self.timer.when > other._when or eq
 
 
 cdef Handle new_handle(object fn, tuple args, object context):

@@ -15,13 +15,20 @@ cdef class LoopCore:
     cdef bint _stop_c
     cdef bint _closed_c
     cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
+    cdef bint _time_overridden  # a subclass defines time(): timers follow it
+    cdef bint _time_set         # a time() is set on the instance: timers follow it
+    cdef dict _fileobjs         # fd -> the non-int object its callbacks were added with
 
     cdef _check_open(self)
     cdef object _context(self, object context)
+    cdef double _now(self) except? -1.0
+    cdef Handle _handle(self, callback, tuple args, context, unsigned char kind)
     cdef Handle _schedule(self, double when, callback, tuple args, context)
     cdef Handle _soon(self, callback, tuple args, context)
     cdef Handle _watch(self, int fd, int side, callback, tuple args, context)
     cdef bint _unwatch(self, int fd, int side) except -1
+    cdef int _register_fileobj(self, fileobj) except -1
+    cdef int _lookup_fileobj(self, fileobj) except -1
     cdef int _run_once_c(self) except -1
     cdef _drain_inbox(self)
     cdef int _run_handle(self, Handle h) except -1

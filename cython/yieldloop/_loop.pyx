@@ -23,10 +23,12 @@ cimport cython
 from yieldloop._readyqueue cimport ReadyQueue
 from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
-from yieldloop._handles cimport Handle, new_handle
-from yieldloop.includes.capi cimport yl_monotonic, PyContext_CopyCurrent, PyErr_CheckSignals
+from yieldloop._handles cimport Handle, new_handle, KIND_ASYNCIO, KIND_ASYNCIO_TIMER
+from yieldloop.includes.capi cimport (
+    yl_monotonic, PyContext_CopyCurrent, PyErr_CheckSignals, PyObject_GenericSetAttr)
 
 from libc.math cimport INFINITY
+from cpython.object cimport PyObject
 
 import selectors
 import sys
@@ -36,7 +38,8 @@ from collections.abc import Mapping
 
 from asyncio import base_events, futures, tasks
 from asyncio.log import logger
-from yieldloop._aio_private import extract_stack, set_running_loop
+from yieldloop._aio_private import (
+    extract_stack, format_callback_source, format_handle, set_running_loop)
 
 # Looked up once: asyncio's (C) Future and Task, and the Python create_task
 # that handles task factories and debug mode.
@@ -71,16 +74,46 @@ cdef class LoopCore:
     """The Cython half of yieldloop.Loop (see the module docstring)."""
 
     def __cinit__(self, *args, **kwargs):
+        self._time_overridden = type(self).time is not _core_time
         self._ready_c = ReadyQueue()
         self._timers_c = TimerHeap()
         self._poller_c = Poller()
         self._inbox = deque()
+        self._fileobjs = {}
 
     # --- scheduling
 
     def time(self):
         """The loop's clock: time.monotonic()'s."""
         return yl_monotonic()
+
+    cdef double _now(self) except? -1.0:
+        # loop.time() as asyncio's loop reads it (timers, timeouts): a time()
+        # set on the instance or overridden by a subclass (test clocks) is
+        # honoured; else the clock directly.
+        if self._time_overridden or self._time_set:
+            return self.time()
+        return yl_monotonic()
+
+    # Setting or deleting an attribute named "time" on the instance flips
+    # _time_set, so that _now() needs no dict lookup on the fast path.
+    def __setattr__(self, name, value):
+        if name == "time":
+            self._time_set = True
+        PyObject_GenericSetAttr(self, name, <PyObject*>value)
+
+    def __delattr__(self, name):
+        PyObject_GenericSetAttr(self, name, NULL)
+        if name == "time":
+            self._time_set = False
+
+    cdef inline Handle _handle(self, callback, tuple args, context, unsigned char kind):
+        cdef Handle h = new_handle(callback, args, self._context(context))
+        h.kind = kind
+        if self._debug_c:
+            h.debug = True
+            h.source_traceback = _extract_stack()
+        return h
 
     cdef _check_open(self):
         if self._closed_c:
@@ -98,9 +131,7 @@ cdef class LoopCore:
             self._check_callback(callback, "call_soon")
         if self._inbox_pending:
             self._drain_inbox()       # keep one FIFO with call_soon_threadsafe
-        h = new_handle(callback, args, self._context(context))
-        if self._debug_c:
-            h.source_traceback = _extract_stack()
+        h = self._handle(callback, args, context, KIND_ASYNCIO)
         self._ready_c.push(h)
         return h
 
@@ -112,12 +143,12 @@ cdef class LoopCore:
     cdef Handle _soon(self, callback, tuple args, context):
         """call_soon() for the transports: in ``context`` (None: a copy of
         the current one)."""
-        cdef Handle h = new_handle(callback, args, self._context(context))
+        cdef Handle h = self._handle(callback, args, context, KIND_ASYNCIO)
         self._ready_c.push(h)
         return h
 
     def _call_soon(self, callback, args, context):
-        cdef Handle h = new_handle(callback, tuple(args), self._context(context))
+        cdef Handle h = self._handle(callback, tuple(args), context, KIND_ASYNCIO)
         self._ready_c.push(h)
         return h
 
@@ -125,7 +156,7 @@ cdef class LoopCore:
         """Call ``callback(*args)`` after ``delay`` seconds."""
         if delay is None:
             raise TypeError("delay must not be None")
-        return self._schedule(yl_monotonic() + delay, callback, args, context)
+        return self._schedule(self._now() + delay, callback, args, context)
 
     def call_at(self, when, callback, *args, context=None):
         """Call ``callback(*args)`` at ``when`` on the loop's clock."""
@@ -139,9 +170,7 @@ cdef class LoopCore:
         if self._debug_c:
             self._check_thread()
             self._check_callback(callback, "call_at")
-        h = new_handle(callback, args, self._context(context))
-        if self._debug_c:
-            h.source_traceback = _extract_stack()
+        h = self._handle(callback, args, context, KIND_ASYNCIO_TIMER)
         h.timer.when = when
         self._timers_c.push(h, &h.timer)
         h.heap = self._timers_c
@@ -153,9 +182,7 @@ cdef class LoopCore:
         self._check_open()
         if self._debug_c:
             self._check_callback(callback, "call_soon_threadsafe")
-        h = new_handle(callback, args, self._context(context))
-        if self._debug_c:
-            h.source_traceback = _extract_stack()
+        h = self._handle(callback, args, context, KIND_ASYNCIO)
         self._inbox.append(h)
         self._inbox_pending = True
         self._write_to_self()
@@ -166,22 +193,48 @@ cdef class LoopCore:
     # `context` is asyncio's from 3.15 on (its transports pass theirs);
     # accepted on every version, as the signature must match the newest one.
     def _add_reader(self, fd, callback, *args, context=None):
-        return self._watch(_fileno(fd), YL_READ, callback, args, context)
+        return self._watch(self._register_fileobj(fd), YL_READ, callback, args, context)
 
     def _add_writer(self, fd, callback, *args, context=None):
-        return self._watch(_fileno(fd), YL_WRITE, callback, args, context)
+        return self._watch(self._register_fileobj(fd), YL_WRITE, callback, args, context)
 
     def _remove_reader(self, fd):
-        return self._unwatch(_fileno(fd), YL_READ)
+        if self._closed_c:
+            return False
+        return self._unwatch(self._lookup_fileobj(fd), YL_READ)
 
     def _remove_writer(self, fd):
-        return self._unwatch(_fileno(fd), YL_WRITE)
+        if self._closed_c:
+            return False
+        return self._unwatch(self._lookup_fileobj(fd), YL_WRITE)
+
+    # asyncio's selector loop finds a registration by the object it was made
+    # with (selectors map file objects to keys), so remove_reader(sock)
+    # works after sock.close(), when sock.fileno() is -1. Objects other than
+    # ints are remembered for that, per fd, while the fd has a callback.
+
+    cdef int _register_fileobj(self, fileobj) except -1:
+        cdef int fd = _fileno(fileobj)
+        if type(fileobj) is not int:
+            self._fileobjs[fd] = fileobj
+        elif self._fileobjs:
+            self._fileobjs.pop(fd, None)
+        return fd
+
+    cdef int _lookup_fileobj(self, fileobj) except -1:
+        try:
+            return _fileno(fileobj)
+        except ValueError:
+            for fd, obj in self._fileobjs.items():
+                if obj is fileobj:
+                    return fd
+            raise
 
     cdef Handle _watch(self, int fd, int side, callback, tuple args, context):
         cdef Handle h
         cdef object old
         self._check_open()
-        h = new_handle(callback, args, self._context(context))
+        h = self._handle(callback, args, context, KIND_ASYNCIO)
         old = self._poller_c.unwatch(fd, side)
         if old is not None:
             (<Handle>old).cancel()
@@ -196,6 +249,9 @@ cdef class LoopCore:
         if old is None:
             return False
         (<Handle>old).cancel()
+        if self._fileobjs and self._poller_c.waiter(
+                fd, YL_WRITE if side == YL_READ else YL_READ) is None:
+            self._fileobjs.pop(fd, None)
         return True
 
     def _process_events(self, event_list):
@@ -291,7 +347,7 @@ cdef class LoopCore:
             if deadline == INFINITY:
                 timeout = -1.0
             else:
-                timeout = min(max(0.0, deadline - yl_monotonic()), MAXIMUM_SELECT_TIMEOUT)
+                timeout = min(max(0.0, deadline - self._now()), MAXIMUM_SELECT_TIMEOUT)
         nev = self._poller_c.poll(timeout)
         PyErr_CheckSignals()
         for i in range(nev):
@@ -306,7 +362,7 @@ cdef class LoopCore:
                 if w is not None and not (<Handle>w).cancelled_:
                     self._ready_c.push(w)
         if self._timers_c.live():
-            now = yl_monotonic()
+            now = self._now()
             while True:
                 due = self._timers_c.pop_due(now)
                 if due is None:
@@ -331,23 +387,29 @@ cdef class LoopCore:
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self.call_exception_handler({
-                "message": "Exception in callback %r" % (h,),
+            # asyncio's Handle._run: the callback as it stands now (None if
+            # it cancelled its own handle).
+            context = {
+                "message": "Exception in callback "
+                + format_callback_source(h.fn, h.args, self._debug_c),
                 "exception": exc,
                 "handle": h,
-            })
+            }
+            if h.source_traceback:
+                context["source_traceback"] = h.source_traceback
+            self.call_exception_handler(context)
         return 0
 
     cdef int _run_debug(self, Handle h) except -1:
-        cdef double t0 = yl_monotonic(), dt
+        cdef double t0 = self._now(), dt
         self._current_handle = h
         try:
             self._run_handle(h)
+            dt = self._now() - t0
+            if dt >= self.slow_callback_duration:
+                logger.warning("Executing %s took %.3f seconds", format_handle(h), dt)
         finally:
             self._current_handle = None
-        dt = yl_monotonic() - t0
-        if dt >= self.slow_callback_duration:
-            logger.warning("Executing %r took %.3f seconds", h, dt)
         return 0
 
     def close(self):
@@ -359,6 +421,7 @@ cdef class LoopCore:
             self._ready_c.clear()
             self._timers_c.clear()
             self._inbox.clear()
+            self._fileobjs.clear()
             self._poller_c.close()
 
     @property
@@ -369,6 +432,9 @@ cdef class LoopCore:
 
     def _selector_view(self):
         return _PollerSelector(self)
+
+
+cdef object _core_time = LoopCore.time
 
 
 def _run_foreign(handle):

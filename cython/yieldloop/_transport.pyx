@@ -26,9 +26,10 @@ import warnings
 
 import sys
 
-from asyncio import constants, protocols, transports, trsock
+from asyncio import constants, protocols, trsock
 from asyncio.log import logger
-from yieldloop._aio_private import SendfileMode, set_nodelay, set_result_unless_cancelled
+from yieldloop._aio_private import (
+    FlowControlMixin, SendfileMode, set_nodelay, set_result_unless_cancelled)
 
 cdef object _BufferedProtocol = protocols.BufferedProtocol
 
@@ -424,8 +425,9 @@ cdef class SocketTransport:
                 f"write_buffer={len(self._wbuf)}>")
 
 
-class _AsyncioSocketTransport(transports.Transport):
-    """What a SocketTransport presents as its class: an asyncio.Transport."""
+class _AsyncioSocketTransport(FlowControlMixin):
+    """What a SocketTransport presents as its class: an asyncio.Transport
+    with asyncio's flow control (loop.sendfile()'s fallback insists on it)."""
     __slots__ = ()
 
 

@@ -18,7 +18,9 @@ differs; everything here was checked on CPython 3.10, 3.11, 3.12, 3.13
 
 from __future__ import annotations
 
-from asyncio import base_events, constants, events, format_helpers, futures, unix_events
+import inspect
+from asyncio import (
+    base_events, constants, events, format_helpers, futures, transports, unix_events)
 from typing import NamedTuple
 
 #: The versions every entry below was checked on.
@@ -38,8 +40,25 @@ set_nodelay = base_events._set_nodelay  # type: ignore[attr-defined]  # not in t
 set_result_unless_cancelled = futures._set_result_unless_cancelled  # type: ignore[attr-defined]
 #: loop.sendfile() asks a transport which mode it supports.
 SendfileMode = constants._SendfileMode
+#: What the socket transport presents as its class derives from it:
+#: loop.sendfile()'s fallback refuses a transport that is not one.
+FlowControlMixin = transports._FlowControlMixin
 #: Debug mode: where a handle was made.
 extract_stack = format_helpers.extract_stack
+#: The slow-callback warning names a handle as asyncio does (its task, if
+#: the callback is a task's step).
+format_handle = base_events._format_handle
+
+_format_callback_source = format_helpers._format_callback_source
+_FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback_source).parameters
+
+
+def format_callback_source(func, args, debug):
+    """How asyncio names a callback in a handle's repr and error messages
+    ("f() at file.py:3"); 3.13 shows the arguments in debug mode only."""
+    if _FORMAT_TAKES_DEBUG:
+        return _format_callback_source(func, args, debug=debug)
+    return _format_callback_source(func, args)
 #: Base of EventLoopPolicy: asyncio.DefaultEventLoopPolicy's own class on
 #: Unix (child watchers up to 3.13 included); the public name warns at
 #: import from 3.14 on, where asyncio's policies are deprecated.
@@ -51,13 +70,14 @@ class Entry(NamedTuple):
 
     owner: str  # "module" or "module.Class"
     name: str
-    use: str  # "call", "override", "attribute", "transport" (asyncio reads it on ours)
+    use: str  # "call", "override", "attribute", "transport"/"handle" (asyncio reads it on ours)
     differs: str = ""  # versions where it differs, and how; "" if the same everywhere
 
 
 _BSEL = "asyncio.selector_events.BaseSelectorEventLoop"
 _BASE = "asyncio.base_events.BaseEventLoop"
 _TRANSPORT = "yieldloop._transport.SocketTransport"
+_HANDLE = "yieldloop._handles.Handle"
 
 #: The whole list. tests/test_aio_private.py checks every entry.
 PRIVATE_NAMES = (
@@ -68,7 +88,16 @@ PRIVATE_NAMES = (
     Entry("asyncio.base_events", "_set_nodelay", "call"),
     Entry("asyncio.futures", "_set_result_unless_cancelled", "call"),
     Entry("asyncio.constants", "_SendfileMode", "call"),
+    Entry("asyncio.transports", "_FlowControlMixin", "call", "loop.sendfile()'s fallback"),
     Entry("asyncio.unix_events", "_UnixDefaultEventLoopPolicy", "call"),
+    Entry("asyncio.format_helpers", "extract_stack", "call"),
+    Entry(
+        "asyncio.format_helpers",
+        "_format_callback_source",
+        "call",
+        "3.13+: takes debug= (arguments shown only in debug mode)",
+    ),
+    Entry("asyncio.base_events", "_format_handle", "call"),
     # Loop methods we override: asyncio's own code (transports, servers,
     # signal handling, sock_* methods) calls them on our loop.
     Entry(
@@ -124,4 +153,14 @@ PRIVATE_NAMES = (
     Entry(_TRANSPORT, "_start_tls_compatible", "transport", "loop.start_tls()"),
     Entry(_TRANSPORT, "_force_close", "transport", "the TLS layer, on a fatal error"),
     Entry(_TRANSPORT, "_paused", "transport", "3.10's TLS layer"),
+    # Names asyncio's own code reads on a handle (its TimerHandle's
+    # comparisons, its slow-callback warning, its reprs), which Handle has.
+    Entry(_HANDLE, "_when", "handle", "TimerHandle's comparisons"),
+    Entry(_HANDLE, "_callback", "handle", "TimerHandle's comparisons; _format_handle"),
+    Entry(_HANDLE, "_args", "handle", "TimerHandle's comparisons"),
+    Entry(_HANDLE, "_cancelled", "handle", "TimerHandle's comparisons"),
+    Entry(_HANDLE, "_context", "handle"),
+    Entry(_HANDLE, "_source_traceback", "handle", "debug mode"),
+    Entry(_HANDLE, "_repr_info", "handle"),
+    Entry(_HANDLE, "_run", "handle", "_add_callback"),
 )

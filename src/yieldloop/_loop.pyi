@@ -16,11 +16,14 @@ _Ts = TypeVarTuple("_Ts")
 class LoopCore:
     """The Cython half of yieldloop.Loop (asyncio's Unix loop is the other).
 
-    The scheduling methods return yieldloop's own cdef Handle, which has
-    asyncio.Handle's API (cancel, cancelled, when) without being a subclass.
+    The scheduling methods return yieldloop's own cdef Handle, which
+    isinstance() sees as an asyncio.Handle (call_soon) or asyncio.TimerHandle
+    (call_later, call_at), with their API, without being a subclass.
     """
 
     def time(self) -> float: ...
+    def __setattr__(self, name: str, value: Any, /) -> None: ...
+    def __delattr__(self, name: str, /) -> None: ...
     def call_soon(
         self, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts], context: Context | None = None
     ) -> Any: ...

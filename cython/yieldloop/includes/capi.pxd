@@ -18,6 +18,7 @@ cdef extern from "Python.h":
     bint PyExceptionInstance_Check(object o)
     bint PyExceptionClass_Check(object o)
     int PyErr_CheckSignals() except -1
+    int PyObject_GenericSetAttr(object o, object name, PyObject* value) except -1
 
 cdef extern from "compat.h":
     double yl_monotonic() noexcept nogil
