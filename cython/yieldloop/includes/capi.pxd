@@ -30,3 +30,8 @@ cdef extern from "compat.h":
     object yl_result(PyObject* r)
     ctypedef PyObject* (*iternextfunc)(PyObject*) noexcept
     void yl_set_iternext(object tp, iternextfunc fn) noexcept
+    ctypedef int (*visitproc)(PyObject*, void*) noexcept
+    ctypedef int (*traverseproc)(PyObject*, visitproc, void*) noexcept
+    ctypedef int (*inquiry)(PyObject*) noexcept
+    traverseproc yl_hook_traverse(object tp, traverseproc fn) noexcept
+    inquiry yl_hook_clear(object tp, inquiry fn) noexcept

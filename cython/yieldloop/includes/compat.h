@@ -126,6 +126,29 @@ static inline PyObject *yl_raise(PyObject *exc)
 /* Hand a result of a C-level call back to Cython: NULL means the error set. */
 static inline PyObject *yl_result(PyObject *r) { return r; }
 
+/* Replace the tp_traverse of a type with GC support after it is ready and
+   return the old one, which the new one calls first: for references a
+   cdef class holds in C arrays or intrusive links, which Cython's generated
+   traverse cannot see. NULL (nothing replaced) if the type has no GC. */
+static inline traverseproc yl_hook_traverse(PyObject *tp, traverseproc fn)
+{
+    PyTypeObject *t = (PyTypeObject *)tp;
+    traverseproc old = t->tp_traverse;
+    if (!PyType_IS_GC(t) || old == NULL) return NULL;
+    t->tp_traverse = fn;
+    return old;
+}
+
+/* The same for tp_clear. */
+static inline inquiry yl_hook_clear(PyObject *tp, inquiry fn)
+{
+    PyTypeObject *t = (PyTypeObject *)tp;
+    inquiry old = t->tp_clear;
+    if (!PyType_IS_GC(t) || old == NULL) return NULL;
+    t->tp_clear = fn;
+    return old;
+}
+
 /* Install a C tp_iternext on a type after it is ready. */
 static inline void yl_set_iternext(PyObject *tp, iternextfunc fn)
 {
