@@ -655,7 +655,7 @@ cdef class Kernel:
         self.live_tasks += 1
         self._ready.push(t)
         if self._tracer is not None:
-            self._tracer.tasks[t._id] = t
+            self._tracer.task_spawned(t._id, t)
             self._tracer.record(EV_SPAWN, 0, t._id,
                                 self._current._id if self._current is not None else 0, 0, None)
         return t
@@ -1102,6 +1102,7 @@ cdef class Kernel:
         if self._tracer is not None:
             self._tracer.record(EV_FINISH, t._state, t._id, 0, 0,
                                 t._result if t._state == TASK_DONE else t._exception)
+            self._tracer.task_finished(t._id, t._get_name())
         joiners = t._joiners
         t._joiners = None
         if joiners:
