@@ -24,7 +24,6 @@ cdef extern from "compat.h":
     PySendResult yl_send(object it, object value, PyObject** out) noexcept
     bint yl_is_awaitable(object obj) noexcept
     object yl_await_iter(object obj)
-    bint yl_weakref_is(PyObject* ref, object obj) noexcept
     PyObject* yl_stop_iteration(object value) noexcept
     PyObject* yl_raise(object exc) noexcept
     object yl_result(PyObject* r)

@@ -79,24 +79,6 @@ static inline PyObject *yl_await_iter(PyObject *obj)
     return it;
 }
 
-/* True if weak reference `ref` still points at `obj`. */
-static inline int yl_weakref_is(PyObject *ref, PyObject *obj)
-{
-#if PY_VERSION_HEX >= 0x030D0000
-    PyObject *target = NULL;
-    int same;
-    if (PyWeakref_GetRef(ref, &target) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    same = (target == obj);
-    Py_XDECREF(target);
-    return same;
-#else
-    return PyWeakref_GetObject(ref) == obj;
-#endif
-}
-
 /* End an iterator with `value` as its result, as a generator's return does
    (StopIteration(value); a tuple or exception value is wrapped, not unpacked).
    Always returns NULL, for `return yl_stop_iteration(v);` in tp_iternext. */
