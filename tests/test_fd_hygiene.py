@@ -316,17 +316,28 @@ def test_loop_remove_reader_and_writer_remove_the_os_registration():
 def test_loop_transport_close_leaves_no_registration():
     async def main():
         loop = asyncio.get_running_loop()
-        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        served = loop.create_future()
+
+        async def handle(reader, writer):
+            fd = writer.get_extra_info("socket").fileno()
+            await reader.read()                  # until the client closes
+            writer.close()
+            await writer.wait_closed()
+            served.set_result(fd)
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
         reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname())
         fd = writer.get_extra_info("socket").fileno()
         if LINUX:
             assert epoll_state.armed(fd)
         writer.close()
         await writer.wait_closed()
+        server_fd = await served
         server.close()
         await server.wait_closed()
         if LINUX:
             assert not epoll_state.registered(fd)
+            assert not epoll_state.registered(server_fd)
         assert loop._core_stats["fds"] == 1        # the loop's own self-pipe
 
     yl.run_asyncio(main())
