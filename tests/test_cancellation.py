@@ -1,24 +1,36 @@
 """Cancellation at every kind of wait, and what it leaves registered."""
 
+import asyncio
 import os
 import socket
+import sys
 
 import pytest
 
+import epoll_state
 import yieldloop as yl
 
+LINUX = sys.platform.startswith("linux")
 
-def cancel_while(waiting, check):
-    """Spawn ``waiting``, cancel it once it blocks, then run ``check(stats)``."""
+
+def cancel_while(waiting, check, fd=None):
+    """Spawn ``waiting``, cancel it once it blocks, then run ``check(stats)``.
+    With ``fd``, also check what the OS holds: a registration for ``fd``
+    while the task waits, none once it is cancelled."""
 
     async def main():
+        epfd = yl.current_kernel().poller.fileno()
         t = yl.spawn(waiting)
         await yl.sleep(0.01)
         assert not t.done()
+        if fd is not None and LINUX:
+            assert epoll_state.armed(fd, epfd)
         assert t.cancel("stop")
         with pytest.raises(yl.CancelledError, match="stop"):
             await t
         assert t.cancelled()
+        if fd is not None and LINUX:
+            assert not epoll_state.registered(fd, epfd)
         check(yl.stats())
 
     yl.run(main)
@@ -34,7 +46,7 @@ def test_cancel_during_wait_readable_removes_the_fd_waiter():
         def check(s):
             assert s["fds"] == 0
 
-        cancel_while(yl.wait_readable(a), check)
+        cancel_while(yl.wait_readable(a), check, a.fileno())
     finally:
         a.close()
         b.close()
@@ -53,7 +65,7 @@ def test_cancel_during_wait_writable_removes_the_fd_waiter():
         def check(s):
             assert s["fds"] == 0
 
-        cancel_while(yl.wait_writable(a), check)
+        cancel_while(yl.wait_writable(a), check, a.fileno())
     finally:
         a.close()
         b.close()
@@ -235,17 +247,81 @@ def test_cancelled_fd_wait_lets_another_task_wait_on_that_fd():
             return os.read(r, 10)
 
         async def main():
+            epfd = yl.current_kernel().poller.fileno()
             first = yl.spawn(reader)
             await yl.sleep(0.01)
             first.cancel()
             with pytest.raises(yl.CancelledError):
                 await first
+            if LINUX:
+                assert not epoll_state.registered(r, epfd)
             second = yl.spawn(reader)
             await yl.sleep(0.01)
+            if LINUX:
+                assert epoll_state.armed(r, epfd)
             os.write(w, b"hello")
-            return await second
+            got = await second
+            if LINUX:
+                # The event disarmed it; it stays for the next wait to re-arm.
+                assert not epoll_state.armed(r, epfd)
+            return got
 
         assert yl.run(main) == b"hello"
     finally:
         os.close(r)
         os.close(w)
+
+
+# --- the asyncio front end: what a cancelled asyncio wait leaves in the OS
+
+
+def test_loop_cancelled_sock_recv_leaves_no_registration():
+    a, b = socket.socketpair()
+    a.setblocking(False)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t = loop.create_task(loop.sock_recv(a, 10))
+        await asyncio.sleep(0.01)
+        if LINUX:
+            assert epoll_state.armed(a.fileno())
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        if LINUX:
+            assert not epoll_state.registered(a.fileno())
+        assert loop._core_stats["fds"] == 1        # the loop's own self-pipe
+
+    try:
+        yl.run_asyncio(main())
+    finally:
+        a.close()
+        b.close()
+
+
+def test_loop_cancelled_wait_for_writable_leaves_no_registration():
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    while True:
+        try:
+            a.send(b"x" * 65536)
+        except BlockingIOError:
+            break
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t = loop.create_task(loop.sock_sendall(a, b"y" * 100_000))
+        await asyncio.sleep(0.01)
+        if LINUX:
+            assert epoll_state.armed(a.fileno())
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        if LINUX:
+            assert not epoll_state.registered(a.fileno())
+
+    try:
+        yl.run_asyncio(main())
+    finally:
+        a.close()
+        b.close()

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import epoll_state
 from yieldloop import _poller
 from yieldloop._poller import ERROR, READ, WRITE, Poller
 
@@ -68,40 +69,177 @@ def test_waiters_stay_registered_until_removed(poller, pipe):
     assert poller.nwaiters == 0
 
 
-def test_registration_is_kept_across_waits_for_the_same_owner(poller):
+def test_persistent_waiter_keeps_its_registration_across_events(poller):
     a, b = socket.socketpair()
-    try:
-        poller.add_reader(a.fileno(), "w1", a)
+    with a, b:
+        poller.add_reader(a.fileno(), "w", a)
         calls = poller.ctl_calls
-        for _ in range(10):
-            poller.remove_reader(a.fileno())
-            poller.add_reader(a.fileno(), "w2", a)
-        assert poller.ctl_calls == calls    # no system call per wait
+        for _ in range(5):
+            b.send(b"x")
+            assert fds(poller.wait(1.0)) == [a.fileno()]
+            a.recv(10)
+        assert poller.ctl_calls == calls    # no system call per event
+
+
+def test_removing_a_waiter_removes_its_os_registration_at_once(poller, pipe):
+    r, w = pipe
+    poller.add_reader(r, "reader")
+    assert poller.registered_fds == 1
+    poller.remove_reader(r)
+    assert poller.registered_fds == 0 and poller.armed_fds == 0
+    if sys.platform.startswith("linux"):
+        assert not epoll_state.registered(r, poller.fileno())
+    os.write(w, b"x")
+    assert poller.wait(0) == []
+
+
+def test_removing_one_side_keeps_the_other_registered(poller):
+    a, b = socket.socketpair()
+    with a, b:
+        poller.add_reader(a.fileno(), "r", a)
+        poller.add_writer(a.fileno(), "w", a)
+        poller.remove_writer(a.fileno())
+        assert poller.wait(0) == []           # writable, but nobody asks
         b.send(b"x")
-        assert fds(poller.wait(1.0)) == [a.fileno()]
+        assert poller.wait(1.0) == [(a.fileno(), READ)]
+
+
+@epoll_state.needs_fdinfo
+def test_fd_closed_after_remove_leaves_nothing_even_if_its_file_lives_on(poller):
+    a, b = socket.socketpair()
+    keep = os.dup(a.fileno())                 # the file outlives a's number
+    try:
+        fd = a.fileno()
+        poller.add_reader(fd, "reader", a)
+        assert epoll_state.armed(fd, poller.fileno())
+        poller.remove_reader(fd)
+        a.close()
+        b.send(b"x")                          # the file is readable now
+        assert not epoll_state.registered(fd, poller.fileno())
+        assert poller.wait(0) == []
     finally:
+        os.close(keep)
+        b.close()
+
+
+def test_oneshot_event_disarms_the_registration_in_the_os(pipe):
+    r, w = pipe
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "reader")
+        os.write(w, b"x")
+        assert p.wait(1.0) == [(r, READ)]
+        assert p.armed_fds == 0 and p.registered_fds == 1
+        if sys.platform.startswith("linux"):
+            assert epoll_state.registered(r, p.fileno())
+            assert not epoll_state.armed(r, p.fileno())
+        calls = p.ctl_calls
+        p.remove_reader(r)                    # the event took it: nothing to undo
+        assert p.ctl_calls == calls
+        assert p.wait(0) == []                # still readable, but disarmed
+    finally:
+        p.close_poller()
+
+
+def test_oneshot_wait_again_rearms_with_one_system_call(pipe):
+    r, w = pipe
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "first")
+        os.write(w, b"x")
+        assert p.wait(1.0) == [(r, READ)]
+        p.remove_reader(r)
+        calls = p.ctl_calls
+        p.add_reader(r, "second")
+        assert p.ctl_calls == calls + 1
+        assert p.wait(1.0) == [(r, READ)]
+    finally:
+        p.close_poller()
+
+
+def test_oneshot_waiter_left_in_place_is_reported_again(pipe):
+    r, w = pipe
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "reader")
+        os.write(w, b"x")
+        assert p.wait(1.0) == [(r, READ)]
+        assert p.wait(1.0) == [(r, READ)]     # re-armed: level semantics kept
+    finally:
+        p.close_poller()
+
+
+def test_oneshot_cancelled_waiter_removes_its_registration(pipe):
+    r, w = pipe
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "reader")
+        p.remove_reader(r)                    # gone before any event
+        assert p.registered_fds == 0
+        if sys.platform.startswith("linux"):
+            assert not epoll_state.registered(r, p.fileno())
+    finally:
+        p.close_poller()
+
+
+def test_oneshot_other_side_is_rearmed_after_one_side_reports():
+    a, b = socket.socketpair()
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(a.fileno(), "r", a)
+        p.add_writer(a.fileno(), "w", a)
+        assert p.wait(1.0) == [(a.fileno(), WRITE)]
+        assert p.remove_writer(a.fileno()) == "w"
+        b.send(b"x")
+        assert p.wait(1.0) == [(a.fileno(), READ)]
+    finally:
+        p.close_poller()
         a.close()
         b.close()
 
 
-def test_bare_fd_registration_is_resubmitted_on_each_wait(poller, pipe):
-    r, w = pipe
-    poller.add_reader(r, "w1")
-    calls = poller.ctl_calls
-    poller.remove_reader(r)
-    poller.add_reader(r, "w2")
-    assert poller.ctl_calls == calls + 1
+@epoll_state.needs_fdinfo
+def test_stale_registration_of_a_file_closed_while_watched_is_dropped(poller):
+    # Misuse: the fd is closed while its waiter is still registered, so
+    # epoll keeps a registration nobody can remove. Its first event makes
+    # the poller replace its epoll set; it never fires again.
+    a, b = socket.socketpair()
+    keep = os.dup(a.fileno())
+    try:
+        fd = a.fileno()
+        poller.add_reader(fd, "reader", a)
+        a.close()
+        poller.remove_reader(fd)             # too late: epoll_ctl gets EBADF
+        b.send(b"x")
+        assert poller.wait(0) == []
+        assert poller.stale_events == 1 and poller.rebuilds == 1
+        assert not epoll_state.registered(fd, poller.fileno())
+        assert poller.wait(0) == []
+        assert poller.stale_events == 1
+    finally:
+        os.close(keep)
+        b.close()
 
 
-def test_event_nobody_waits_for_disarms_the_fd(poller, pipe):
+@epoll_state.needs_fdinfo
+def test_rebuild_keeps_the_other_waiters(poller, pipe):
     r, w = pipe
-    poller.add_reader(r, "reader")
-    poller.remove_reader(r)
-    assert poller.armed_fds == 1
-    os.write(w, b"x")
-    assert poller.wait(0) == [(r, READ)]     # reported once ...
-    assert poller.armed_fds == 0             # ... and disarmed,
-    assert poller.wait(0) == []              # so it does not spin.
+    a, b = socket.socketpair()
+    keep = os.dup(a.fileno())
+    try:
+        poller.add_reader(r, "pipe reader")
+        poller.add_reader(a.fileno(), "stale", a)
+        fd = a.fileno()
+        a.close()
+        poller.remove_reader(fd)
+        b.send(b"x")
+        assert poller.wait(0) == []
+        assert poller.rebuilds == 1
+        os.write(w, b"y")
+        assert poller.wait(1.0) == [(r, READ)]
+    finally:
+        os.close(keep)
+        b.close()
 
 
 def test_reused_fd_number_for_a_new_owner_is_watched(poller):
@@ -186,6 +324,14 @@ def test_negative_fd_is_refused(poller):
         poller.add_reader(-1, "x")
 
 
+def test_the_pollers_own_descriptors_are_refused(poller):
+    # A closed fd number can come back as one of the poller's own.
+    for fd in (poller.fileno(), poller.wakeup_fd):
+        with pytest.raises(OSError, match="poller's own"):
+            poller.add_reader(fd, "x")
+    assert poller.nwaiters == 0
+
+
 def test_fd_that_is_not_open_raises_oserror(poller, pipe):
     r, w = pipe
     os.close(r)
@@ -194,14 +340,21 @@ def test_fd_that_is_not_open_raises_oserror(poller, pipe):
     assert poller.nwaiters == 0
 
 
-def test_forget_drops_the_registration_before_close(poller, pipe):
+def test_forget_drops_a_disarmed_registration_before_close(pipe):
     r, w = pipe
-    poller.add_reader(r, "reader")
-    poller.remove_reader(r)
-    poller.forget_fd(r)
-    assert poller.armed_fds == 0
-    os.write(w, b"x")
-    assert poller.wait(0) == []
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "reader")
+        os.write(w, b"x")
+        assert p.wait(1.0) == [(r, READ)]
+        p.remove_reader(r)
+        assert p.registered_fds == 1          # disarmed, kept for the next wait
+        p.forget_fd(r)
+        assert p.registered_fds == 0
+        if sys.platform.startswith("linux"):
+            assert not epoll_state.registered(r, p.fileno())
+    finally:
+        p.close_poller()
 
 
 def test_fds_beyond_the_initial_table_are_supported(poller):

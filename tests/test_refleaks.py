@@ -701,26 +701,35 @@ def test_poller_add_remove_wait_does_not_leak(pipe, sockets):
     os.write(w, b"x")  # r stays readable: nobody reads it
     waiter = object()
     p = Poller()
+    q = Poller(oneshot=True)
 
     def step():
-        p.add_reader(r, waiter)  # bare fd: re-submitted to the OS each time
+        p.add_reader(r, waiter)  # persistent: registered, kept across events
         assert p.wait(0) == [(r, READ)]
-        assert p.remove_reader(r) is waiter
-        p.add_writer(a.fileno(), waiter, a)  # same owner: registration kept
+        assert p.wait(0) == [(r, READ)]
+        assert p.remove_reader(r) is waiter  # removed with its waiter
+        p.add_writer(a.fileno(), waiter, a)
         p.add_reader(a.fileno(), waiter, a)
         assert (a.fileno(), WRITE) in p.wait(0)
         p.remove_writer(a.fileno())
         p.remove_reader(a.fileno())
-        p.add_writer(w, waiter, _Owner())  # a new owner every time
-        p.remove_writer(w)
-        p.wait(0)  # events nobody waits for: disarmed here
-        p.forget_fd(w)
-        assert p.nwaiters == 0
+        q.add_reader(r, waiter, _Owner())  # one-shot: the event disarms it
+        assert q.wait(0) == [(r, READ)]
+        assert q.remove_reader(r) is waiter
+        q.add_writer(w, waiter)  # one side re-armed after the other reported
+        q.add_reader(r, waiter)
+        q.wait(0)
+        q.remove_writer(w)
+        q.wait(0)
+        q.remove_reader(r)
+        q.forget_fd(r)
+        assert p.nwaiters == q.nwaiters == 0
 
     try:
         check(step, 200, "Poller add/remove/wait", refs=[waiter, a])
     finally:
         p.close_poller()
+        q.close_poller()
 
 
 @pytest.mark.skipif(os.sysconf("SC_OPEN_MAX") <= 900, reason="fd 900 is not allowed")

@@ -12,19 +12,22 @@ import yieldloop as yl
 
 
 def test_to_thread_returns_the_result_and_kernel_keeps_running():
-    ticks = []
+    ticked = threading.Event()
+
+    def blocking():
+        # Returns only once a task has run while this thread blocks: had
+        # the kernel waited for the thread, this would time out.
+        return ticked.wait(30), threading.get_ident()
 
     async def ticker():
-        while True:
-            ticks.append(1)
-            await yl.sleep(0.005)
+        await yl.sleep(0.005)
+        ticked.set()
 
     async def main():
-        t = yl.spawn(ticker)
-        result = await yl.to_thread(lambda: (time.sleep(0.1), threading.get_ident())[1])
-        t.cancel()
-        assert result != threading.get_ident()
-        assert len(ticks) >= 5          # the kernel ran while the thread slept
+        yl.spawn(ticker)
+        ran_meanwhile, ident = await yl.to_thread(blocking)
+        assert ran_meanwhile
+        assert ident != threading.get_ident()
 
     yl.run(main)
 

@@ -191,6 +191,35 @@ def test_tracer_limit_drops_and_counts_the_excess():
         yl.Tracer(limit=0)
 
 
+def test_tracer_holds_no_finished_task_and_no_more_tasks_than_its_limit():
+    import weakref
+
+    class Payload:
+        pass
+
+    payloads = []
+
+    async def child():
+        p = Payload()
+        payloads.append(weakref.ref(p))
+        return p
+
+    async def main():
+        for _ in range(200):
+            await yl.spawn(child)
+            await yl.sleep(0)
+
+    tracer = yl.Tracer(limit=50)
+    yl.run(main, trace=tracer)
+    # Only tasks spawned while events were kept are named, and those that
+    # finished by name only: no Task (and nothing it holds) stays alive.
+    # A result stays alive only in a kept event (at most 50).
+    assert 0 < len(tracer.tasks) <= 50
+    assert all(isinstance(name, str) for name in tracer.tasks.values())
+    assert sum(ref() is not None for ref in payloads) <= 50
+    assert "Task-" in trace.text(tracer)
+
+
 def test_tracer_keeps_recorded_values_alive_until_cleared():
     marker = object()
 

@@ -60,8 +60,10 @@ cdef class Kernel:
     cdef object _abort               # BaseException that stops the kernel (KeyboardInterrupt, ...)
     cdef bint _sigint_pending        # set by the SIGINT handler, acted on by the loop
     cdef int _interrupts             # Ctrl-C presses seen in this run
-    cdef object _inbox               # deque of Handles from other threads (made on first use)
+    cdef object _inbox               # deque of Handles from other threads
     cdef bint _inbox_pending         # set by other threads after appending to _inbox
+    cdef bint _inbox_open            # call_soon_threadsafe() accepts calls (see _shut_down)
+    cdef object _saved_hooks         # the asyncgen hooks run() replaced, or None
     cdef object _executor            # to_thread()'s pool (made on first use)
     cdef object _asyncgens           # WeakSet of async generators started in this run
     cdef Tracer _tracer              # records what the kernel does, or None
@@ -83,6 +85,9 @@ cdef class Kernel:
     cdef int _interrupt(self) except -1
     cdef int _cancel_all(self) except -1
     cdef int _release(self) except -1
+    cdef int _shut_down(self) except -1
+    cdef int _drain_executor(self) except -1
+    cdef int _check_not_forked(self) except -1
     cdef int _run_handle(self, Handle h) except -1
     cdef int _drain_inbox(self) except -1
     cdef Handle _call_soon(self, object fn, tuple args, object context)

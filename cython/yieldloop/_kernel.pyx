@@ -39,6 +39,7 @@ from yieldloop._traps cimport (
     TRAP_JOIN, TRAP_PARK, TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
 from yieldloop._handles cimport Handle, new_handle
 from yieldloop._waitlist cimport WaitList
+from yieldloop._process cimport take_signals, restore_signals, after_fork_in_child
 from yieldloop._tracer cimport (
     Tracer, EV_SPAWN, EV_RESUME, EV_YIELD, EV_WAKE, EV_FINISH, Y_BARE, Y_AWAITABLE, Y_BAD,
     W_TIMER, W_FD, W_TASK, W_CANCEL, W_CLOSED, W_CALLBACK)
@@ -46,9 +47,11 @@ from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
     PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
-    yl_is_awaitable, yl_await_iter)
+    yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse)
 
+import os
 import sys
+from collections import deque
 from yieldloop._errors import BusyResourceError, ClosedResourceError
 
 cdef extern from *:
@@ -382,6 +385,7 @@ cdef class Kernel:
     def __cinit__(self):
         self._ready = ReadyQueue()
         self._timers = TimerHeap()
+        self._inbox = deque()
 
     def run(self, main, *args, trace=None):
         """Run ``main`` (a coroutine or generator, or a function returning one,
@@ -392,58 +396,70 @@ cdef class Kernel:
         ``trace``: a yieldloop.Tracer to record the run into, or a file name
         (.txt, .svg, .html or .png) to write the trace to when it ends.
         """
-        cdef Task m
+        cdef Task m = None
+        cdef Poller poller
         if yl_running_kernel != NULL:
             _discard(main)
             raise RuntimeError(
                 "yieldloop.run() cannot be called while a yieldloop kernel is "
                 "running in this thread; await the coroutine or spawn() it")
         if self._running:
+            _discard(main)
+            if self._poller is not None and self._poller._forked:
+                self._check_not_forked()
             raise RuntimeError("this kernel is already running")
         coro = _coroutine_of(main, args, "run")
-        logger()
-        if trace is None and _trace_all is not None:
-            trace = _trace_all()
-        trace_file = None
-        if trace is not None and not isinstance(trace, Tracer):
-            trace_file, trace = trace, Tracer()
+        try:
+            logger()
+            if trace is None and _trace_all is not None:
+                trace = _trace_all()
+            trace_file = None
+            if trace is not None and not isinstance(trace, Tracer):
+                trace_file, trace = trace, Tracer()
+            poller = Poller(oneshot=True)
+        except BaseException:
+            _discard(coro)
+            raise
         self._tracer = trace
-        self._poller = Poller()
+        self._poller = poller
         self._abort = None
         self._interrupts = 0
         self._sigint_pending = False
         self._running = True
+        self._inbox_open = True
         global yl_running_kernel
         yl_running_kernel = <PyObject*>self
-        saved_signals = _take_signals(self)
-        saved_hooks = sys.get_asyncgen_hooks()
-        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter,
-                               finalizer=self._asyncgen_finalizer)
+        saved_signals = None
         try:
+            # Everything that may fail comes after the flags are set, inside
+            # the try: the finally below always undoes them.
+            saved_signals = take_signals(self._on_sigint, poller.wakeup_fd)
+            hooks = sys.get_asyncgen_hooks()
+            sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter,
+                                   finalizer=self._asyncgen_finalizer)
+            self._saved_hooks = hooks
             m = self._main = self._spawn(coro, "main")
+            coro = None
             try:
                 while m._state == TASK_PENDING and self._abort is None:
                     self._run_once()
             except BaseException as e:    # from the kernel itself (signal handler, MemoryError)
                 self._abort = e
-            # Whatever ended main, the tasks left are cancelled and awaited,
-            # then async generators left open are closed, as asyncio.run does.
-            while self.live_tasks:
-                self._cancel_all()
-                self._run_once()
-            self._shutdown_asyncgens()
-            while self.live_tasks:
-                self._run_once()
-            if self._executor is not None:
-                # As asyncio.run: wait for to_thread() calls still running.
-                self._executor.shutdown(wait=True)
+            if not poller._forked:
+                # In a forked child the tasks are the parent's: never run them.
+                self._shut_down()
         finally:
-            sys.set_asyncgen_hooks(*saved_hooks)
-            _restore_signals(saved_signals)
+            self._inbox_open = False
+            if self._saved_hooks is not None:
+                sys.set_asyncgen_hooks(*self._saved_hooks)
+                self._saved_hooks = None
+            restore_signals(saved_signals)
             yl_running_kernel = NULL
             self._running = False
             self._main = None
             self._release()
+            if coro is not None:
+                _discard(coro)             # it never became a task
             if trace_file is not None:
                 from yieldloop.trace import write
                 write(self._tracer, trace_file)
@@ -454,6 +470,55 @@ cdef class Kernel:
         if self._interrupts:
             raise KeyboardInterrupt()
         return m.result()
+
+    cdef int _shut_down(self) except -1:
+        """After main: as asyncio.run, cancel and await the tasks left, close
+        the async generators left open, and wait for to_thread() calls still
+        running; then stop taking calls from other threads."""
+        while self.live_tasks:
+            self._cancel_all()
+            self._run_once()
+        self._shutdown_asyncgens()
+        while self.live_tasks:
+            self._run_once()
+        if self._executor is not None:
+            self._drain_executor()
+            while self.live_tasks:        # started by other threads meanwhile
+                self._cancel_all()
+                self._run_once()
+        # From now on call_soon_threadsafe() raises. The calls taken before
+        # run, exactly once; tasks they start are cancelled, as above.
+        self._inbox_open = False
+        self._drain_inbox()
+        while self._ready.count() or self.live_tasks:
+            self._cancel_all()
+            self._run_once()
+        return 0
+
+    cdef int _drain_executor(self) except -1:
+        """As asyncio's shutdown_default_executor(): the pool is shut down
+        (its workers waited for) in a thread of its own while the kernel
+        keeps running, so that a worker that calls back into the kernel
+        (call_soon_threadsafe, run_coroutine_threadsafe) is served instead
+        of deadlocking."""
+        import threading
+        executor, self._executor = self._executor, None
+        done = []
+        thread = threading.Thread(target=_shut_down_executor, args=(self, executor, done),
+                                  name="yieldloop-executor-shutdown", daemon=True)
+        thread.start()
+        while not done:
+            self._run_once()
+        thread.join()
+        return 0
+
+    cdef int _check_not_forked(self) except -1:
+        if self._poller is not None and self._poller._forked:
+            raise RuntimeError(
+                "this yieldloop kernel belongs to the process that forked this one: "
+                "a forked child must start its own with yieldloop.run() (and leave "
+                "with os._exit())")
+        return 0
 
     def stats(self):
         """Counts for tests and tools: ready tasks, live timers, fds with a
@@ -471,6 +536,13 @@ cdef class Kernel:
     def running(self):
         """True while run() is executing."""
         return self._running
+
+    @property
+    def poller(self):
+        """The Poller of the current or last run (None before the first):
+        for tests and tools; on Linux /proc/self/fdinfo/<poller.fileno()>
+        lists what it registered with the OS."""
+        return self._poller
 
     def call_soon(self, fn, *args, context=None):
         """Call ``fn(*args)`` from the loop soon (after the tasks now ready);
@@ -495,14 +567,14 @@ cdef class Kernel:
             ...
             kernel.call_soon_threadsafe(event.set)   # in another thread
         """
-        cdef Handle h
-        if not self._running:
+        cdef Handle h = new_handle(fn, args, context)
+        self._check_not_forked()
+        # From the test to the wake-up no Python code runs, so the kernel's
+        # thread sees each call either queued before it closes the inbox
+        # (and runs it) or refused here: never lost, never run twice.
+        if not self._inbox_open:
             raise RuntimeError("the kernel is not running")
-        h = new_handle(fn, args, context)
-        if self._inbox is None:
-            from collections import deque
-            self._inbox = deque()
-        self._inbox.append(h)        # deque.append is atomic
+        self._inbox.append(h)
         self._inbox_pending = True
         self._poller.wakeup()
         return h
@@ -527,7 +599,11 @@ cdef class Kernel:
             task.add_done_callback(_copy_outcome(fut))
             fut.add_done_callback(_cancel_from_future(kernel, task))
 
-        self.call_soon_threadsafe(start)
+        try:
+            self.call_soon_threadsafe(start)
+        except RuntimeError:
+            _discard(coro)           # refused: it will never run
+            raise
         return fut
 
     def _asyncgen_firstiter(self, agen):
@@ -544,8 +620,11 @@ cdef class Kernel:
         # the middle of the kernel's own work), so go through the inbox.
         if self._asyncgens is not None:
             self._asyncgens.discard(agen)
-        if self._running:
-            self.call_soon_threadsafe(self._close_asyncgen, agen)
+        if self._inbox_open:
+            try:
+                self.call_soon_threadsafe(self._close_asyncgen, agen)
+            except RuntimeError:
+                pass             # the kernel is stopping (or forked): too late
 
     def _close_asyncgen(self, agen):
         self._spawn(_aclose(agen), None)
@@ -576,7 +655,7 @@ cdef class Kernel:
         self.live_tasks += 1
         self._ready.push(t)
         if self._tracer is not None:
-            self._tracer.tasks[t._id] = t
+            self._tracer.task_spawned(t._id, t)
             self._tracer.record(EV_SPAWN, 0, t._id,
                                 self._current._id if self._current is not None else 0, 0, None)
         return t
@@ -586,6 +665,8 @@ cdef class Kernel:
         cdef Py_ssize_t n
         cdef object due, item
         cdef Trap trap
+        if self._poller._forked:
+            self._check_not_forked()
         if self._sigint_pending:
             self._interrupt()
         if self._inbox_pending:
@@ -634,12 +715,11 @@ cdef class Kernel:
             return 0
         try:
             h.run()
+        except (KeyboardInterrupt, SystemExit) as e:
+            if self._abort is None:
+                self._abort = e         # stop, as asyncio's loop does
         except BaseException as e:
-            if not isinstance(e, Exception):
-                if self._abort is None:
-                    self._abort = e     # KeyboardInterrupt, SystemExit: stop
-            else:
-                _report_callback_error(h, e)
+            _report_callback_error(h, e)
         h.fn = None
         h.args = None
         return 0
@@ -1010,8 +1090,10 @@ cdef class Kernel:
         else:
             t._state = TASK_FAILED
             t._exception = exc
-            if not isinstance(exc, Exception):
-                # KeyboardInterrupt, SystemExit...: stop; run() re-raises it.
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                # Stop; run() re-raises it. Any other BaseException
+                # (GeneratorExit, a library's own) fails this task alone,
+                # as in asyncio.
                 t._retrieved = True
                 if self._abort is None:
                     self._abort = exc
@@ -1020,6 +1102,7 @@ cdef class Kernel:
         if self._tracer is not None:
             self._tracer.record(EV_FINISH, t._state, t._id, 0, 0,
                                 t._result if t._state == TASK_DONE else t._exception)
+            self._tracer.task_finished(t._id, t._get_name())
         joiners = t._joiners
         t._joiners = None
         if joiners:
@@ -1095,8 +1178,9 @@ cdef class Kernel:
         self._timers.clear()
         if self._poller is not None:
             self._poller.close()
-        # Tasks still alive only if run() was interrupted hard (a second
-        # Ctrl-C during cleanup): let go of them.
+        # Tasks still alive only if run() was stopped hard (a second Ctrl-C
+        # during cleanup, or a fork): let go of them, and of every trap they
+        # wait on, so that a primitive woken later finds nobody there.
         while self._live_head != NULL:
             p = self._live_head
             t = <Task>p
@@ -1106,44 +1190,59 @@ cdef class Kernel:
             t._retrieved = True
             t._exception = _new_cancelled_error("the kernel stopped before this task finished")
             t._kernel = None
-            t._trap = None
+            _abandon_trap(t)
+            t._joiners = None
+            t._callbacks = None
             self.live_tasks -= 1
             Py_DECREF(t)
         self._live_tail = NULL
         self._current = None
         self._executor = None
         self._asyncgens = None
-        if self._inbox is not None:
-            self._inbox.clear()
+        self._inbox.clear()
         self._inbox_pending = False
         return 0
 
 
-# --- signals: Ctrl-C cancels main; any signal wakes the poller.
+cdef int _abandon_trap(Task t) except -1:
+    """Detach the trap an abandoned task waits on: a wait list drops it, and
+    it counts as cancelled, so waking it later does nothing."""
+    cdef Trap trap = t._trap
+    if trap is None:
+        return 0
+    t._trap = None
+    trap.task = None
+    trap.cancelled = True
+    trap.state = TS_DONE
+    if trap.wl_owner != NULL:
+        (<WaitList>trap.wl_owner).remove(trap)
+    return 0
 
-def _take_signals(Kernel kernel):
-    """Install the SIGINT handler and the wake-up fd; return what to restore."""
-    import _signal
+
+def _shut_down_executor(Kernel kernel, executor, list done):
+    # The thread of Kernel._drain_executor.
     try:
-        old_wakeup = _signal.set_wakeup_fd(kernel._poller.wakeup_fd, warn_on_full_buffer=False)
-    except ValueError:
-        return None             # not the main thread: signals are not ours
-    old_handler = _signal.getsignal(_signal.SIGINT)
-    if old_handler is _signal.default_int_handler:
-        _signal.signal(_signal.SIGINT, kernel._on_sigint)
-    else:
-        old_handler = None     # the program installed its own: leave it
-    return old_wakeup, old_handler
+        executor.shutdown(wait=True)
+    finally:
+        try:
+            kernel.call_soon_threadsafe(done.append, True)
+        except RuntimeError:
+            pass                 # run() was stopped hard meanwhile
 
 
-def _restore_signals(saved):
-    import _signal
-    if saved is None:
-        return
-    old_wakeup, old_handler = saved
-    _signal.set_wakeup_fd(old_wakeup)
-    if old_handler is not None:
-        _signal.signal(_signal.SIGINT, old_handler)
+# --- fork: in the child, no kernel runs (see _process.pyx)
+
+def _after_fork_in_child():
+    global yl_running_kernel
+    cdef Kernel k = running_kernel()
+    if k is not None and k._saved_hooks is not None:
+        sys.set_asyncgen_hooks(*k._saved_hooks)
+    yl_running_kernel = NULL
+    after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --- the public functions
@@ -1234,6 +1333,8 @@ cdef int wake(Trap trap, object value, object exc) except -1:
         trap.state = TS_READY
         return 0
     t = <Task>trap.task
+    if t._kernel is None:
+        return 0                 # abandoned by a hard stop (Kernel._release)
     if t._kernel._tracer is not None:
         by = t._kernel._current
         t._kernel._tracer.record(EV_WAKE, W_TASK if by is not None else W_CALLBACK, t._id,
@@ -1320,3 +1421,23 @@ def stats():
 def time():
     """Seconds on the kernel's monotonic clock (time.monotonic's clock)."""
     return yl_monotonic()
+
+
+# --- garbage collection: the kernel owns one reference to each live task
+# --- through the intrusive live list, which Cython's traverse cannot see.
+
+cdef traverseproc _base_traverse = NULL
+
+
+cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
+    cdef PyObject* p = (<Kernel>o)._live_head
+    cdef int r = _base_traverse(o, visit, arg)
+    while r == 0 and p != NULL:
+        r = visit(p, arg)
+        p = (<Task>p)._next
+    return r
+
+
+_base_traverse = yl_hook_traverse(Kernel, _traverse)
+if _base_traverse == NULL:
+    raise ImportError("yieldloop._kernel: Kernel has no GC support")

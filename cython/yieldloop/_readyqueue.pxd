@@ -14,6 +14,7 @@ cdef class ReadyQueue:
     cdef Py_ssize_t _head     # index of the oldest item
     cdef Py_ssize_t _count    # items held
     cdef Py_ssize_t _mask     # capacity - 1
+    cdef object _gc           # always None: gives the type GC support (see the .pyx)
 
     cdef int _grow(self) except -1
     cdef int clear(self) except -1

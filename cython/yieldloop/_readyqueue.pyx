@@ -6,6 +6,8 @@ its callback handles; neither needs anything but push, pop and count.
 """
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.ref cimport Py_XDECREF
+from yieldloop.includes.capi cimport (
+    visitproc, traverseproc, inquiry, yl_hook_traverse, yl_hook_clear)
 
 cdef enum:
     INITIAL_CAPACITY = 64
@@ -72,3 +74,37 @@ cdef class ReadyQueue:
     def capacity(self):
         """Slots allocated (a power of two)."""
         return self._mask + 1
+
+
+# --- garbage collection: the items are held in a C array, which Cython's
+# --- generated tp_traverse cannot see; a cycle through one (a callback that
+# --- refers to the loop holding the queue) would never be collected.
+
+cdef traverseproc _base_traverse = NULL
+cdef inquiry _base_clear = NULL
+
+
+cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
+    # Fields are read through casts of the borrowed pointer: no reference
+    # is taken while the collector walks.
+    cdef PyObject** buf = (<ReadyQueue>o)._buf
+    cdef Py_ssize_t head = (<ReadyQueue>o)._head, mask = (<ReadyQueue>o)._mask
+    cdef Py_ssize_t i
+    cdef int r = _base_traverse(o, visit, arg)
+    for i in range((<ReadyQueue>o)._count):
+        if r:
+            break
+        r = visit(buf[(head + i) & mask], arg)
+    return r
+
+
+cdef int _clear(PyObject* o) noexcept:
+    if (<ReadyQueue>o)._buf != NULL:
+        (<ReadyQueue>o).clear()
+    return _base_clear(o)
+
+
+_base_traverse = yl_hook_traverse(ReadyQueue, _traverse)
+_base_clear = yl_hook_clear(ReadyQueue, _clear)
+if _base_traverse == NULL or _base_clear == NULL:
+    raise ImportError("yieldloop._readyqueue: ReadyQueue has no GC support")

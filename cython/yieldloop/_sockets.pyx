@@ -9,9 +9,9 @@ kernel whatever the socket's mode; sock_sendall sends from an offset into
 the caller's buffer, never copying it. accept and connect go through the
 socket object once per connection and need a non-blocking socket.
 
-The wait registers the socket object as the fd's owner, which lets the
-poller keep its registration across waits for the same socket and re-arm
-it when a closed socket's fd number is reused.
+The wait names the socket object as the fd's owner, which lets the kernel
+tell a socket closed behind its back from a new one that got its fd number
+(see Kernel._evict_stale).
 """
 from yieldloop._traps cimport Trap, make_trap, TRAP_READ, TRAP_WRITE
 from yieldloop.includes.net cimport (

@@ -33,6 +33,7 @@ cdef class TimerHeap:
     cdef Py_ssize_t _cap
     cdef Py_ssize_t _ncancelled
     cdef unsigned long long _seq  # tie-breaker: equal deadlines fire in push order
+    cdef object _gc               # always None: gives the type GC support (see the .pyx)
 
     cdef int push(self, object entry, TimerSlot* slot) except -1
     cdef int cancel(self, TimerSlot* slot) except -1

@@ -11,6 +11,8 @@ from libc.math cimport INFINITY, isnan
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from yieldloop._readyqueue cimport _steal
+from yieldloop.includes.capi cimport (
+    visitproc, traverseproc, inquiry, yl_hook_traverse, yl_hook_clear)
 
 cdef enum:
     INITIAL_CAPACITY = 64
@@ -224,3 +226,36 @@ cdef class TimerHeap:
     def deadline(self):
         """Earliest live deadline (inf when empty)."""
         return self.next_deadline()
+
+
+# --- garbage collection: the entries are held in a C array, which Cython's
+# --- generated tp_traverse cannot see; a cycle through one (a timer whose
+# --- callback refers to the loop holding the heap) would never be collected.
+
+cdef traverseproc _base_traverse = NULL
+cdef inquiry _base_clear = NULL
+
+
+cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
+    # Fields are read through casts of the borrowed pointer: no reference
+    # is taken while the collector walks.
+    cdef heap_item* items = (<TimerHeap>o)._items
+    cdef Py_ssize_t i
+    cdef int r = _base_traverse(o, visit, arg)
+    for i in range((<TimerHeap>o)._len):
+        if r:
+            break
+        r = visit(items[i].entry, arg)
+    return r
+
+
+cdef int _clear(PyObject* o) noexcept:
+    if (<TimerHeap>o)._items != NULL:
+        (<TimerHeap>o).clear()
+    return _base_clear(o)
+
+
+_base_traverse = yl_hook_traverse(TimerHeap, _traverse)
+_base_clear = yl_hook_clear(TimerHeap, _clear)
+if _base_traverse == NULL or _base_clear == NULL:
+    raise ImportError("yieldloop._timerheap: TimerHeap has no GC support")

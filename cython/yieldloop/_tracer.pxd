@@ -40,8 +40,10 @@ cdef class Tracer:
     cdef Py_ssize_t _cap
     cdef readonly Py_ssize_t limit      # most events kept; later ones are counted, not kept
     cdef readonly Py_ssize_t dropped
-    cdef readonly dict tasks             # task id -> Task, for names
+    cdef readonly dict tasks             # task id -> Task while it runs, then its name
     cdef readonly double start
 
     cdef int record(self, int kind, int code, unsigned long long task,
                     unsigned long long other, double number, object obj) except -1
+    cdef int task_spawned(self, unsigned long long task_id, object task) except -1
+    cdef int task_finished(self, unsigned long long task_id, str name) except -1

@@ -9,11 +9,14 @@ does). Rendering (text log, SVG/HTML timeline, PNG) is yieldloop.trace's
 job: ``events()`` hands the events over as tuples.
 
 Memory is bounded: past ``limit`` events the rest are counted in
-``dropped``, not kept.
+``dropped``, not kept, and ``tasks`` (for names) only gains the tasks
+spawned while events are kept; a task is held there while it runs and
+replaced by its name when it finishes.
 """
 from cpython.mem cimport PyMem_Realloc, PyMem_Free
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from yieldloop.includes.capi cimport yl_monotonic
+from yieldloop.includes.capi cimport (
+    yl_monotonic, visitproc, traverseproc, yl_hook_traverse)
 
 cdef enum:
     INITIAL_EVENTS = 1024
@@ -74,6 +77,18 @@ cdef class Tracer:
         self._len += 1
         return 0
 
+    cdef int task_spawned(self, unsigned long long task_id, object task) except -1:
+        """Remember ``task`` for its name, if its events are kept."""
+        if self._len < self.limit:
+            self.tasks[task_id] = task
+        return 0
+
+    cdef int task_finished(self, unsigned long long task_id, str name) except -1:
+        """Keep only the name of a finished task, not the task."""
+        if task_id in self.tasks:
+            self.tasks[task_id] = name
+        return 0
+
     def __len__(self):
         return self._len
 
@@ -99,3 +114,28 @@ cdef class Tracer:
         self.dropped = 0
         if self.tasks is not None:
             self.tasks.clear()
+
+
+# --- garbage collection: the objects events keep are held in a C array,
+# --- which Cython's generated tp_traverse cannot see.
+
+cdef traverseproc _base_traverse = NULL
+
+
+cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
+    # Fields are read through casts of the borrowed pointer: no reference
+    # is taken while the collector walks.
+    cdef trace_event* events = (<Tracer>o)._events
+    cdef Py_ssize_t i
+    cdef int r = _base_traverse(o, visit, arg)
+    for i in range((<Tracer>o)._len):
+        if r:
+            break
+        if events[i].obj != NULL:
+            r = visit(events[i].obj, arg)
+    return r
+
+
+_base_traverse = yl_hook_traverse(Tracer, _traverse)
+if _base_traverse == NULL:
+    raise ImportError("yieldloop._tracer: Tracer has no GC support")

@@ -10,6 +10,7 @@ cdef class WaitList:
     cdef PyObject* _tail
     cdef Py_ssize_t _len
     cdef public str label     # what a task parked here waits for, e.g. "Queue.get()"
+    cdef object _gc           # always None: gives the type GC support (see the .pyx)
 
     cdef Trap park(self)
     cdef int append(self, Trap t) except -1

@@ -12,8 +12,11 @@ linked through the traps themselves.
 Invariants: the list owns one reference per trap; ``t.wl_owner`` is this
 list exactly while ``t`` is in it.
 """
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from yieldloop._traps cimport make_trap, TRAP_PARK
+from yieldloop.includes.capi cimport (
+    visitproc, traverseproc, inquiry, yl_hook_traverse, yl_hook_clear)
 
 
 cdef class WaitList:
@@ -87,3 +90,33 @@ cdef class WaitList:
 
     def __repr__(self):
         return "<WaitList %s waiters=%d>" % (self.label or "", self._len)
+
+
+# --- garbage collection: the list owns its traps through intrusive links,
+# --- which Cython's generated tp_traverse cannot see. A parked trap refers
+# --- back to its list (trap.arg), so every non-empty list is a cycle.
+
+cdef traverseproc _base_traverse = NULL
+cdef inquiry _base_clear = NULL
+
+
+cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
+    # Links are followed through casts of borrowed pointers: no reference
+    # is taken while the collector walks.
+    cdef PyObject* t = (<WaitList>o)._head
+    cdef int r = _base_traverse(o, visit, arg)
+    while r == 0 and t != NULL:
+        r = visit(t, arg)
+        t = (<Trap>t).wl_next
+    return r
+
+
+cdef int _clear(PyObject* o) noexcept:
+    (<WaitList>o).clear()
+    return _base_clear(o)
+
+
+_base_traverse = yl_hook_traverse(WaitList, _traverse)
+_base_clear = yl_hook_clear(WaitList, _clear)
+if _base_traverse == NULL or _base_clear == NULL:
+    raise ImportError("yieldloop._waitlist: WaitList has no GC support")

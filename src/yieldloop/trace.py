@@ -41,7 +41,9 @@ def _short(value):
 
 
 def _names(tracer):
-    return {tid: task.name for tid, task in tracer.tasks.items()}
+    # A finished task is kept as its name only.
+    return {tid: task if isinstance(task, str) else task.name
+            for tid, task in tracer.tasks.items()}
 
 
 def describe(event, names):

@@ -25,9 +25,13 @@ cdef extern from "compat.h":
     PySendResult yl_send(object it, object value, PyObject** out) noexcept
     bint yl_is_awaitable(object obj) noexcept
     object yl_await_iter(object obj)
-    bint yl_weakref_is(PyObject* ref, object obj) noexcept
     PyObject* yl_stop_iteration(object value) noexcept
     PyObject* yl_raise(object exc) noexcept
     object yl_result(PyObject* r)
     ctypedef PyObject* (*iternextfunc)(PyObject*) noexcept
     void yl_set_iternext(object tp, iternextfunc fn) noexcept
+    ctypedef int (*visitproc)(PyObject*, void*) noexcept
+    ctypedef int (*traverseproc)(PyObject*, visitproc, void*) noexcept
+    ctypedef int (*inquiry)(PyObject*) noexcept
+    traverseproc yl_hook_traverse(object tp, traverseproc fn) noexcept
+    inquiry yl_hook_clear(object tp, inquiry fn) noexcept

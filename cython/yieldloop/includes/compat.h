@@ -79,24 +79,6 @@ static inline PyObject *yl_await_iter(PyObject *obj)
     return it;
 }
 
-/* True if weak reference `ref` still points at `obj`. */
-static inline int yl_weakref_is(PyObject *ref, PyObject *obj)
-{
-#if PY_VERSION_HEX >= 0x030D0000
-    PyObject *target = NULL;
-    int same;
-    if (PyWeakref_GetRef(ref, &target) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    same = (target == obj);
-    Py_XDECREF(target);
-    return same;
-#else
-    return PyWeakref_GetObject(ref) == obj;
-#endif
-}
-
 /* End an iterator with `value` as its result, as a generator's return does
    (StopIteration(value); a tuple or exception value is wrapped, not unpacked).
    Always returns NULL, for `return yl_stop_iteration(v);` in tp_iternext. */
@@ -125,6 +107,29 @@ static inline PyObject *yl_raise(PyObject *exc)
 
 /* Hand a result of a C-level call back to Cython: NULL means the error set. */
 static inline PyObject *yl_result(PyObject *r) { return r; }
+
+/* Replace the tp_traverse of a type with GC support after it is ready and
+   return the old one, which the new one calls first: for references a
+   cdef class holds in C arrays or intrusive links, which Cython's generated
+   traverse cannot see. NULL (nothing replaced) if the type has no GC. */
+static inline traverseproc yl_hook_traverse(PyObject *tp, traverseproc fn)
+{
+    PyTypeObject *t = (PyTypeObject *)tp;
+    traverseproc old = t->tp_traverse;
+    if (!PyType_IS_GC(t) || old == NULL) return NULL;
+    t->tp_traverse = fn;
+    return old;
+}
+
+/* The same for tp_clear. */
+static inline inquiry yl_hook_clear(PyObject *tp, inquiry fn)
+{
+    PyTypeObject *t = (PyTypeObject *)tp;
+    inquiry old = t->tp_clear;
+    if (!PyType_IS_GC(t) || old == NULL) return NULL;
+    t->tp_clear = fn;
+    return old;
+}
 
 /* Install a C tp_iternext on a type after it is ready. */
 static inline void yl_set_iternext(PyObject *tp, iternextfunc fn)

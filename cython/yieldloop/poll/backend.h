@@ -5,8 +5,9 @@
  * Plain C with no Python dependency, so each backend can be compile-checked
  * on its own for other systems (the kqueue one with `zig cc -target ...`).
  *
- * The backend only talks to the OS. Which fds are armed, who waits on them
- * and when to disarm is decided by the Cython Poller above it.
+ * The backend only talks to the OS. Which fds are registered, who waits on
+ * them and when a registration goes is decided by the Cython Poller above
+ * it (see _poller.pyx for why).
  */
 #ifndef YIELDLOOP_POLL_BACKEND_H
 #define YIELDLOOP_POLL_BACKEND_H
@@ -18,7 +19,9 @@
 
 typedef struct {
     int fd;
-    int flags; /* YL_READ | YL_WRITE | YL_ERROR */
+    int flags;        /* YL_READ | YL_WRITE | YL_ERROR */
+    unsigned int tag; /* the tag of the registration that reported it */
+    int off;          /* sides the OS disarmed by reporting it (one-shot mode), else 0 */
 } yl_event;
 
 typedef struct {
@@ -27,34 +30,49 @@ typedef struct {
     int wake_w;  /* self-pipe write end: written by yl_backend_wakeup() */
     void *os_events; /* buffer of OS event structs, max_events long */
     int max_events;
+    int oneshot; /* registrations disarm themselves when they report an event */
 } yl_backend;
 
 /* Name of the backend compiled in: "epoll" or "kqueue". */
 const char *yl_backend_name(void);
 
-/* Open the poll descriptor and the wake-up pipe; 0, or -1 with errno set. */
-int yl_backend_open(yl_backend *b, int max_events);
+/*
+ * Open the poll descriptor and the wake-up pipe; 0, or -1 with errno set.
+ * `oneshot`: every registration made later is one-shot (EPOLLONESHOT,
+ * EV_DISPATCH): once it reports an event it stays disarmed until updated.
+ */
+int yl_backend_open(yl_backend *b, int max_events, int oneshot);
 
 /* Close everything opened by yl_backend_open; safe to call twice. */
 void yl_backend_close(yl_backend *b);
 
 /*
- * Change the OS interest of `fd` from `old_mask` to `new_mask` (YL_READ |
- * YL_WRITE). `old_mask` is the caller's belief; a registration that vanished
- * (fd closed and reused) or already exists is repaired here. `force`
- * re-submits bits already in `old_mask`, for when that belief may be stale.
- * 0, or -1 with errno set.
+ * Replace the poll descriptor by a new, empty one (the wake-up pipe is
+ * registered again): every registration is dropped, including those the
+ * OS no longer lets us remove. 0, or -1 with errno set (the old one stays).
  */
-int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int force);
+int yl_backend_reopen(yl_backend *b);
+
+/*
+ * Make the OS interest of `fd` exactly `mask` (YL_READ | YL_WRITE; 0
+ * removes the registration), tagged with `tag` (reported with its events;
+ * 0 is reserved for the wake-up pipe). `present` says which sides have an
+ * OS registration now, armed or disarmed: epoll modifies an existing entry
+ * and adds a missing one by it, kqueue deletes the filters no longer
+ * wanted. Nothing is retried: 0, or -1 with errno set (epoll: ENOENT or
+ * EEXIST when `present` was wrong, EBADF when fd is not open). kqueue
+ * ignores deletes of filters that are already gone.
+ */
+int yl_backend_update(yl_backend *b, int fd, int present, int mask, unsigned int tag);
 
 /*
  * Wait up to `timeout_ns` nanoseconds (-1: no limit) and store at most
- * max_events events in `out`. Wake-up pipe events are drained and not
- * reported. Returns the number of events, or -1 with errno set (EINTR
- * included). Never returns before the timeout unless something happened.
- * Call it without holding the GIL.
+ * `max_out` (<= max_events) events in `out`. Wake-up pipe events are
+ * drained and not reported. Returns the number of events, or -1 with errno
+ * set (EINTR included). Never returns before the timeout unless something
+ * happened. Call it without holding the GIL.
  */
-int yl_backend_wait(yl_backend *b, yl_event *out, long long timeout_ns);
+int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout_ns);
 
 /* Make a blocked yl_backend_wait return. Thread- and async-signal-safe. */
 int yl_backend_wakeup(yl_backend *b);

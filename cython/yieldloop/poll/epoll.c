@@ -1,9 +1,13 @@
 /*
- * Linux backend: level-triggered epoll plus a self-pipe for wake-ups.
+ * Linux backend: epoll plus a self-pipe for wake-ups.
  *
- * Level-triggered so that an fd which is still readable after a waiter ran
- * is reported again; the Poller keeps registrations across waits and only
- * disarms an fd when an event arrives that nobody waits for.
+ * Level-triggered, so that an fd which is still readable after a waiter ran
+ * is reported again; in one-shot mode (EPOLLONESHOT) an entry that reported
+ * an event stays in the epoll set, disarmed, until it is modified. Each
+ * entry's data holds the fd in its low 32 bits and the Poller's tag in the
+ * high ones: epoll reports an entry under the fd number it was added with,
+ * even once that number is closed or reused, and the tag tells the Poller
+ * which of its registrations (if any) an event belongs to.
  *
  * No fcntl(): every descriptor is created non-blocking and close-on-exec
  * (pipe2, epoll_create1), which keeps the extension on old glibc symbols.
@@ -33,23 +37,41 @@ static uint32_t to_epoll(int mask)
     return ev;
 }
 
-int yl_backend_open(yl_backend *b, int max_events)
+static uint64_t pack(int fd, unsigned int tag)
+{
+    return (uint64_t)(uint32_t)fd | ((uint64_t)tag << 32);
+}
+
+/* A new epoll descriptor with the wake-up pipe registered (tag 0), or -1. */
+static int new_epoll(int wake_r)
+{
+    struct epoll_event ev;
+    int pfd = epoll_create1(EPOLL_CLOEXEC);
+    if (pfd < 0) return -1;
+    ev.events = EPOLLIN;
+    ev.data.u64 = pack(wake_r, 0);
+    if (epoll_ctl(pfd, EPOLL_CTL_ADD, wake_r, &ev) < 0) {
+        int saved = errno;
+        close(pfd);
+        errno = saved;
+        return -1;
+    }
+    return pfd;
+}
+
+int yl_backend_open(yl_backend *b, int max_events, int oneshot)
 {
     int pipefd[2];
-    struct epoll_event ev;
 
     b->pfd = b->wake_r = b->wake_w = -1;
     b->os_events = NULL;
     b->max_events = max_events;
-    b->pfd = epoll_create1(EPOLL_CLOEXEC);
-    if (b->pfd < 0) goto fail;
+    b->oneshot = oneshot;
     if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) < 0) goto fail;
     b->wake_r = pipefd[0];
     b->wake_w = pipefd[1];
-    ev.events = EPOLLIN;
-    ev.data.u64 = 0;
-    ev.data.fd = b->wake_r;
-    if (epoll_ctl(b->pfd, EPOLL_CTL_ADD, b->wake_r, &ev) < 0) goto fail;
+    b->pfd = new_epoll(b->wake_r);
+    if (b->pfd < 0) goto fail;
     b->os_events = calloc((size_t)max_events, sizeof(struct epoll_event));
     if (b->os_events == NULL) { errno = ENOMEM; goto fail; }
     return 0;
@@ -63,36 +85,33 @@ fail:
 }
 
 
-int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int force)
+int yl_backend_reopen(yl_backend *b)
+{
+    int pfd = new_epoll(b->wake_r);
+    if (pfd < 0) return -1;
+    close(b->pfd);
+    b->pfd = pfd;
+    return 0;
+}
+
+
+int yl_backend_update(yl_backend *b, int fd, int present, int mask, unsigned int tag)
 {
     struct epoll_event ev;
-    int op;
 
-    if (new_mask == 0) {
-        if (old_mask == 0 && !force) return 0;
-        /* Already gone (fd closed, or never registered): nothing to undo. */
-        if (epoll_ctl(b->pfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != ENOENT && errno != EBADF)
-            return -1;
-        return 0;
+    if (mask == 0) {
+        if (present == 0) return 0;
+        return epoll_ctl(b->pfd, EPOLL_CTL_DEL, fd, NULL);
     }
-    if (new_mask == old_mask && !force) return 0;
-    ev.events = to_epoll(new_mask);
-    ev.data.u64 = 0;
-    ev.data.fd = fd;
-    op = old_mask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (epoll_ctl(b->pfd, op, fd, &ev) == 0) return 0;
-    /* Our belief was stale: the fd was closed (registration dropped by the
-       kernel) or it is registered already. Try the other operation. */
-    if (op == EPOLL_CTL_MOD && errno == ENOENT) op = EPOLL_CTL_ADD;
-    else if (op == EPOLL_CTL_ADD && errno == EEXIST) op = EPOLL_CTL_MOD;
-    else return -1;
-    return epoll_ctl(b->pfd, op, fd, &ev);
+    ev.events = to_epoll(mask) | (b->oneshot ? EPOLLONESHOT : 0);
+    ev.data.u64 = pack(fd, tag);
+    return epoll_ctl(b->pfd, present ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
 }
 
 
 static int have_pwait2 = 1; /* cleared on ENOSYS; a benign race between kernels */
 
-static int wait_ns(yl_backend *b, struct epoll_event *evs, long long timeout_ns)
+static int wait_ns(yl_backend *b, struct epoll_event *evs, int max_out, long long timeout_ns)
 {
     long long ms;
 #ifdef SYS_epoll_pwait2
@@ -101,36 +120,41 @@ static int wait_ns(yl_backend *b, struct epoll_event *evs, long long timeout_ns)
         long n;
         ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
         ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
-        n = syscall(SYS_epoll_pwait2, b->pfd, evs, b->max_events, &ts, NULL, 0);
+        n = syscall(SYS_epoll_pwait2, b->pfd, evs, max_out, &ts, NULL, 0);
         if (n >= 0 || errno != ENOSYS) return (int)n;
         have_pwait2 = 0;
     }
 #endif
-    if (timeout_ns < 0) return epoll_wait(b->pfd, evs, b->max_events, -1);
+    if (timeout_ns < 0) return epoll_wait(b->pfd, evs, max_out, -1);
     ms = (timeout_ns + 999999LL) / 1000000LL;
     if (ms > 0x7fffffffLL) ms = 0x7fffffffLL;
-    return epoll_wait(b->pfd, evs, b->max_events, (int)ms);
+    return epoll_wait(b->pfd, evs, max_out, (int)ms);
 }
 
-int yl_backend_wait(yl_backend *b, yl_event *out, long long timeout_ns)
+int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout_ns)
 {
     struct epoll_event *evs = (struct epoll_event *)b->os_events;
     int i, n, k = 0;
 
-    n = wait_ns(b, evs, timeout_ns);
+    if (max_out > b->max_events) max_out = b->max_events;
+    n = wait_ns(b, evs, max_out, timeout_ns);
     if (n < 0) return -1;
     for (i = 0; i < n; i++) {
         uint32_t e = evs[i].events;
+        int fd = (int)(uint32_t)(evs[i].data.u64 & 0xffffffffu);
+        unsigned int tag = (unsigned int)(evs[i].data.u64 >> 32);
         int flags = 0;
-        if (evs[i].data.fd == b->wake_r) {
+        if (tag == 0 && fd == b->wake_r) {
             yl_selfpipe_drain(b->wake_r);
             continue;
         }
         if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) flags |= YL_READ;
         if (e & EPOLLOUT) flags |= YL_WRITE;
         if (e & (EPOLLERR | EPOLLHUP)) flags |= YL_ERROR;
-        out[k].fd = evs[i].data.fd;
+        out[k].fd = fd;
         out[k].flags = flags;
+        out[k].tag = tag;
+        out[k].off = b->oneshot ? (YL_READ | YL_WRITE) : 0; /* the whole entry */
         k++;
     }
     return k;

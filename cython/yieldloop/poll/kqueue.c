@@ -2,8 +2,12 @@
  * macOS / BSD backend: kqueue with one EVFILT_READ and one EVFILT_WRITE
  * filter per fd, plus a self-pipe for wake-ups.
  *
- * Filters are level-triggered (no EV_CLEAR), matching the epoll backend, so
- * the Poller above can keep registrations across waits on both systems.
+ * Filters are level-triggered (no EV_CLEAR), matching the epoll backend; in
+ * one-shot mode they are added with EV_DISPATCH, kqueue's EPOLLONESHOT: a
+ * filter that reported an event stays, disabled, until it is added again.
+ * Unlike an epoll entry, a knote belongs to the descriptor: close() drops
+ * it even if a dup() keeps the file open, so no filter can outlive its fd
+ * number here. The Poller's tag rides in udata, as epoll's rides in data.
  * Changes are applied one filter at a time so that each error is reported
  * for the change that caused it.
  */
@@ -27,28 +31,41 @@ static int nonblocking_cloexec(int fd)
     return ioctl(fd, FIOCLEX, NULL);
 }
 
-static int change(int kq, int fd, short filter, unsigned short flags)
+static int change(int kq, int fd, short filter, unsigned short flags, unsigned int tag)
 {
     struct kevent kev;
-    EV_SET(&kev, (uintptr_t)fd, filter, flags, 0, 0, NULL);
+    EV_SET(&kev, (uintptr_t)fd, filter, flags, 0, 0, (void *)(uintptr_t)tag);
     return kevent(kq, &kev, 1, NULL, 0, NULL);
 }
 
-int yl_backend_open(yl_backend *b, int max_events)
+/* A new kqueue with the wake-up pipe registered (tag 0), or -1. */
+static int new_kqueue(int wake_r)
+{
+    int kq = kqueue();
+    if (kq < 0) return -1;
+    if (ioctl(kq, FIOCLEX, NULL) < 0 || change(kq, wake_r, EVFILT_READ, EV_ADD, 0) < 0) {
+        int saved = errno;
+        close(kq);
+        errno = saved;
+        return -1;
+    }
+    return kq;
+}
+
+int yl_backend_open(yl_backend *b, int max_events, int oneshot)
 {
     int pipefd[2];
 
     b->pfd = b->wake_r = b->wake_w = -1;
     b->os_events = NULL;
     b->max_events = max_events;
-    b->pfd = kqueue();
-    if (b->pfd < 0) goto fail;
-    if (ioctl(b->pfd, FIOCLEX, NULL) < 0) goto fail;
+    b->oneshot = oneshot;
     if (pipe(pipefd) < 0) goto fail;
     b->wake_r = pipefd[0];
     b->wake_w = pipefd[1];
     if (nonblocking_cloexec(b->wake_r) < 0 || nonblocking_cloexec(b->wake_w) < 0) goto fail;
-    if (change(b->pfd, b->wake_r, EVFILT_READ, EV_ADD) < 0) goto fail;
+    b->pfd = new_kqueue(b->wake_r);
+    if (b->pfd < 0) goto fail;
     b->os_events = calloc((size_t)max_events, sizeof(struct kevent));
     if (b->os_events == NULL) { errno = ENOMEM; goto fail; }
     return 0;
@@ -62,49 +79,66 @@ fail:
 }
 
 
-static int update_filter(int kq, int fd, short filter, int was, int want, int force)
+int yl_backend_reopen(yl_backend *b)
 {
-    if (want && (!was || force)) return change(kq, fd, filter, EV_ADD); /* EV_ADD is idempotent */
-    if (!want && (was || force)) {
-        /* The filter vanished with a closed fd: nothing left to undo. */
-        if (change(kq, fd, filter, EV_DELETE) < 0 && errno != ENOENT && errno != EBADF) return -1;
+    int kq = new_kqueue(b->wake_r);
+    if (kq < 0) return -1;
+    close(b->pfd);
+    b->pfd = kq;
+    return 0;
+}
+
+
+static int update_filter(yl_backend *b, int fd, short filter, int present, int want,
+                         unsigned int tag)
+{
+    /* EV_ADD modifies an existing filter and enables a disabled one. */
+    if (want) return change(b->pfd, fd, filter, EV_ADD | (b->oneshot ? EV_DISPATCH : 0), tag);
+    if (present) {
+        /* A filter vanishes with its closed fd: nothing left to undo. */
+        if (change(b->pfd, fd, filter, EV_DELETE, 0) < 0 && errno != ENOENT && errno != EBADF)
+            return -1;
     }
     return 0;
 }
 
-int yl_backend_update(yl_backend *b, int fd, int old_mask, int new_mask, int force)
+int yl_backend_update(yl_backend *b, int fd, int present, int mask, unsigned int tag)
 {
-    if (update_filter(b->pfd, fd, EVFILT_READ, old_mask & YL_READ, new_mask & YL_READ, force) < 0)
+    if (update_filter(b, fd, EVFILT_READ, present & YL_READ, mask & YL_READ, tag) < 0)
         return -1;
-    return update_filter(b->pfd, fd, EVFILT_WRITE, old_mask & YL_WRITE, new_mask & YL_WRITE, force);
+    return update_filter(b, fd, EVFILT_WRITE, present & YL_WRITE, mask & YL_WRITE, tag);
 }
 
 
-int yl_backend_wait(yl_backend *b, yl_event *out, long long timeout_ns)
+int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout_ns)
 {
     struct kevent *evs = (struct kevent *)b->os_events;
     struct timespec ts, *tsp = NULL;
     int i, n, k = 0;
 
+    if (max_out > b->max_events) max_out = b->max_events;
     if (timeout_ns >= 0) {
         ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
         ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
         tsp = &ts;
     }
-    n = kevent(b->pfd, NULL, 0, evs, b->max_events, tsp);
+    n = kevent(b->pfd, NULL, 0, evs, max_out, tsp);
     if (n < 0) return -1;
     for (i = 0; i < n; i++) {
         int fd = (int)evs[i].ident;
-        int flags = 0;
-        if (fd == b->wake_r && evs[i].filter == EVFILT_READ) {
+        unsigned int tag = (unsigned int)(uintptr_t)evs[i].udata;
+        int flags, side = 0;
+        if (tag == 0 && fd == b->wake_r && evs[i].filter == EVFILT_READ) {
             yl_selfpipe_drain(b->wake_r);
             continue;
         }
-        if (evs[i].flags & EV_ERROR) flags |= YL_ERROR;
-        else if (evs[i].filter == EVFILT_READ) flags |= YL_READ;
-        else if (evs[i].filter == EVFILT_WRITE) flags |= YL_WRITE;
+        if (evs[i].filter == EVFILT_READ) side = YL_READ;
+        else if (evs[i].filter == EVFILT_WRITE) side = YL_WRITE;
+        flags = (evs[i].flags & EV_ERROR) ? YL_ERROR : side;
         out[k].fd = fd;
         out[k].flags = flags;
+        out[k].tag = tag;
+        out[k].off = b->oneshot ? side : 0; /* only the filter that reported */
         k++;
     }
     return k;
