@@ -372,6 +372,44 @@ def test_second_ctrl_c_during_cleanup_stops_run_and_orphans_are_marked_done(kern
     t.get_coro().close()
 
 
+def test_second_ctrl_c_swallowed_by_a_del_still_stops_run():
+    # A signal handler runs wherever Python code runs, a __del__ included,
+    # and what a __del__ raises is lost ("Exception ignored in"). The second
+    # Ctrl-C must stop run() all the same. In a child process: the bug is a
+    # hang (the stubborn task sleeps for ever).
+    script = textwrap.dedent("""
+        import os, signal, sys, yieldloop as yl
+
+        class PressesCtrlCInItsDel:
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):   # the handler runs here; its error is lost
+                    pass
+
+        async def stubborn():
+            while True:
+                try:
+                    await yl.sleep(30)
+                except yl.CancelledError:
+                    PressesCtrlCInItsDel()
+
+        async def main():
+            yl.spawn(stubborn)
+            await yl.sleep(0)
+            os.kill(os.getpid(), signal.SIGINT)   # the first: cancels main
+            await yl.sleep(30)
+
+        try:
+            yl.run(main)
+        except KeyboardInterrupt:
+            sys.exit(7)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 7, proc.stderr
+    assert "KeyboardInterrupt" in proc.stderr    # the lost one, reported by Python
+
+
 def _numbers(log):
     async def numbers():
         try:

@@ -59,6 +59,7 @@ cdef class Kernel:
     cdef bint _running
     cdef object _abort               # BaseException that stops the kernel (KeyboardInterrupt, ...)
     cdef bint _sigint_pending        # set by the SIGINT handler, acted on by the loop
+    cdef bint _stop_now              # a second Ctrl-C came: stop at the next iteration
     cdef int _interrupts             # Ctrl-C presses seen in this run
     cdef object _inbox               # deque of Handles from other threads
     cdef bint _inbox_pending         # set by other threads after appending to _inbox

@@ -425,6 +425,7 @@ cdef class Kernel:
         self._abort = None
         self._interrupts = 0
         self._sigint_pending = False
+        self._stop_now = False
         self._running = True
         self._inbox_open = True
         global yl_running_kernel
@@ -445,6 +446,7 @@ cdef class Kernel:
                     self._run_once()
             except BaseException as e:    # from the kernel itself (signal handler, MemoryError)
                 self._abort = e
+                self._stop_now = False     # seen: not to be raised again
             if not poller._forked:
                 # In a forked child the tasks are the parent's: never run them.
                 self._shut_down()
@@ -633,6 +635,11 @@ cdef class Kernel:
         # First Ctrl-C: cancel main at the next loop iteration. Second one
         # while main is still cancelling: stop right away.
         if self._interrupts or self._sigint_pending:
+            # Raised here so that a task that never yields is stopped too;
+            # remembered as well, because a handler can run inside a
+            # __del__, which swallows what it raises: the loop raises it
+            # again at its next iteration.
+            self._stop_now = True
             raise KeyboardInterrupt()
         self._sigint_pending = True
 
@@ -667,6 +674,9 @@ cdef class Kernel:
         cdef Trap trap
         if self._poller._forked:
             self._check_not_forked()
+        if self._stop_now:
+            self._stop_now = False
+            raise KeyboardInterrupt()
         if self._sigint_pending:
             self._interrupt()
         if self._inbox_pending:
@@ -716,6 +726,7 @@ cdef class Kernel:
         try:
             h.run()
         except (KeyboardInterrupt, SystemExit) as e:
+            self._stop_now = False      # a second Ctrl-C, if it was one: not lost
             if self._abort is None:
                 self._abort = e         # stop, as asyncio's loop does
         except BaseException as e:
@@ -1095,6 +1106,7 @@ cdef class Kernel:
                 # (GeneratorExit, a library's own) fails this task alone,
                 # as in asyncio.
                 t._retrieved = True
+                self._stop_now = False   # a second Ctrl-C, if it was one: not lost
                 if self._abort is None:
                     self._abort = exc
         t._stack = None
