@@ -2,6 +2,7 @@
 
 import gc
 import os
+import signal
 import sys
 
 import pytest
@@ -12,6 +13,14 @@ _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 def open_fds():
     """Number of fds open in this process."""
     return len(os.listdir(_FD_DIR))
+
+
+def pytest_configure(config):
+    # A shell starts background jobs with SIGINT ignored, and child processes
+    # inherit that: the Ctrl-C tests (and the children they start) need
+    # Python's own handler, as an interactive run has.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
