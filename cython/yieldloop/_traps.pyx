@@ -150,8 +150,9 @@ cdef double _seconds(object seconds, str what) except? -1.0:
     return d
 
 
-@cython.binding(False)      # a METH_O builtin: the cheapest call there is
-def sleep(seconds):
+@cython.embedsignature(True)   # help() and inspect.signature() see (seconds, /)
+@cython.binding(False)         # a METH_O builtin: the cheapest call there is
+def sleep(seconds, /):
     """Suspend the calling task for ``seconds`` (int or float).
 
     ``sleep(0)`` only lets the other ready tasks run first, like a bare
@@ -189,8 +190,9 @@ cdef int _fileno(object fileobj, str what) except -1:
     return fd
 
 
+@cython.embedsignature(True)
 @cython.binding(False)
-def wait_readable(fileobj):
+def wait_readable(fileobj, /):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is readable.
 
@@ -209,8 +211,9 @@ def wait_readable(fileobj):
     return t
 
 
+@cython.embedsignature(True)
 @cython.binding(False)
-def wait_writable(fileobj):
+def wait_writable(fileobj, /):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is writable. See wait_readable()."""
     cdef int fd = _fileno(fileobj, "wait_writable()")
