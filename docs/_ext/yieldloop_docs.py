@@ -74,8 +74,8 @@ def run_traced_programs():
         name = entry[:-3]
         base = os.path.join(traces, name)
         cmd = [sys.executable, "-m", "yieldloop", "trace", "--no-times", "--text", base + ".log",
-               "--svg", base + ".svg", "--html", base + ".html", os.path.join(PROGRAMS, entry)]
-        out = _run(cmd, cwd=traces)
+               "--svg", base + ".svg", "--html", base + ".html", entry]
+        out = _run(cmd, cwd=PROGRAMS)  # the timeline's title names the script as given
         if out.returncode != 0 or not os.path.exists(base + ".svg"):
             logger.warning("traced program %s failed (exit %s): %s", entry, out.returncode,
                            out.stderr.strip()[-500:])
@@ -106,12 +106,25 @@ def run_cli_help():
         _write(os.path.join(GENERATED, "cli", name + ".txt"), out.stdout)
 
 
+def check_no_local_paths():
+    """What the runs printed must not show where this checkout lives."""
+    root = os.path.dirname(DOCS)
+    for folder, _, files in os.walk(GENERATED):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, encoding="utf-8", errors="replace") as f:
+                if root in f.read():
+                    logger.warning("%s shows the path of the checkout (%s)",
+                                   os.path.relpath(path, DOCS), root)
+
+
 def generate(app):
     os.makedirs(GENERATED, exist_ok=True)
     run_examples()
     run_traced_programs()
     run_howto_programs()
     run_cli_help()
+    check_no_local_paths()
 
 
 def check_public_names(app, env):
