@@ -12,6 +12,13 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_ext"))
 
+# autodoc (Sphinx 9) would import a compiled module that has a .pyi next to
+# it from the stub, and leave the stub in sys.modules in its place, where the
+# lazily imported yieldloop.loop then fails to import from it. The reference
+# documents the installed modules themselves (their signatures are checked
+# against the stubs by tests/test_signatures.py); the stubs have a page.
+os.environ["SPHINX_AUTODOC_IGNORE_NATIVE_MODULE_TYPE_STUBS"] = "1"
+
 import yieldloop  # noqa: E402  (the installed package, never the source tree)
 
 project = "yieldloop"
