@@ -181,3 +181,5 @@ def test_help_documents_the_names_loaded_on_first_use():
     for shown in ("class Loop(", "class EventLoopPolicy(", "class CancelledError(",
                   "run_asyncio(main, *, debug=None)", "install()"):
         assert shown in out, shown
+    # The module's lazy-loading hooks are not shown as API.
+    assert "__getattr__(name)" not in out and "__dir__()" not in out

@@ -162,5 +162,7 @@ def __getattr__(name):
 def __dir__():
     # dir() lists the names loaded on first use too: help(yieldloop) and
     # other tools that walk dir() then document them (getting one imports
-    # asyncio then, and only then).
-    return sorted(set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP))
+    # asyncio then, and only then). The module's own hooks are left out, so
+    # that help() does not list them with the API.
+    names = set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP)
+    return sorted(names - {"__getattr__", "__dir__"})
