@@ -267,8 +267,22 @@ def chart(summary, info, path):
     plt.close(fig)
 
 
+def _selection(parser, option, value, choices):
+    """The names of a comma-separated option; all of ``choices`` if it is not given.
+    An empty selection (``--runtimes ""``) is refused, not taken as everything."""
+    if value is None:
+        return list(choices)
+    names = [n.strip() for n in value.split(",")]
+    if not any(names):
+        parser.error(f"{option}: empty selection; choose among {','.join(choices)}")
+    if not all(names):
+        parser.error(f"{option} {value!r}: an empty name between commas")
+    return names
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="yieldloop bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m yieldloop bench",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (under a minute)")
     p.add_argument("--repeat", type=int, help="measurements per runtime (default 5, quick 3)")
     p.add_argument("--workloads", help=f"comma-separated subset of {','.join(WORKLOADS)}")
@@ -293,11 +307,11 @@ def main(argv=None):
     repeat = args.repeat if args.repeat is not None else (3 if args.quick else 5)
     if repeat < 1:
         p.error("--repeat must be at least 1")
-    workloads = args.workloads.split(",") if args.workloads else list(WORKLOADS)
+    workloads = _selection(p, "--workloads", args.workloads, WORKLOADS)
     unknown = set(workloads) - set(WORKLOADS)
     if unknown:
         p.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
-    wanted = args.runtimes.split(",") if args.runtimes else list(runtimes.ALL)
+    wanted = _selection(p, "--runtimes", args.runtimes, runtimes.ALL)
     unknown = set(wanted) - set(runtimes.ALL)
     if unknown:
         p.error(f"unknown runtime(s): {', '.join(sorted(unknown))}")

@@ -50,6 +50,9 @@ def test_from_json_draws_the_chart(tmp_path):
     (["--runtimes", "asyncio,nope"], "unknown runtime(s): nope"),
     (["--from-json", "missing.json"], "--from-json missing.json: not a saved run"),
     (["--from-json", "bad.json"], "--from-json bad.json: not a saved run"),
+    (["--runtimes", ""], "--runtimes: empty selection"),
+    (["--workloads", ""], "--workloads: empty selection"),
+    (["--runtimes", "asyncio,,yieldloop"], "an empty name between commas"),
 ])
 def test_bad_arguments_are_refused_with_a_clear_message(tmp_path, args, message):
     (tmp_path / "bad.json").write_text('{"results": {}}')

@@ -26,3 +26,44 @@ def test_readme_counts_the_examples_the_package_ships():
 
     said = re.search(r"The package ships (\d+) short examples", README.read_text())
     assert said and int(said.group(1)) == len(examples.EXAMPLES)
+
+
+ROOT = README.parent
+DOCS = ROOT / "docs"
+
+
+def _pages():
+    return [README, *sorted(DOCS.rglob("*.md"))] if DOCS.is_dir() else [README]
+
+
+@pytest.mark.skipif(not DOCS.is_dir(), reason="needs the source tree's docs/")
+def test_readme_links_lead_to_pages_that_exist():
+    text = README.read_text()
+    links = [t for t in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text) if "://" not in t]
+    assert any(link.startswith("docs/") for link in links), "README no longer links to the site"
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
+
+
+@pytest.mark.skipif(not README.exists(), reason="needs the source tree's README.md")
+def test_readme_installs_from_a_clone_while_nothing_is_released():
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    released = re.search(r"^## \d+\.\d+\.\d+\b(?! — unreleased)", changelog, re.M)
+    if released:
+        pytest.skip("a version is released: pip install yieldloop works")
+    commands = "\n".join(re.findall(r"```sh\n(.*?)```", README.read_text(), re.S))
+    assert "python -m pip install ." in commands
+    assert "pip install yieldloop" not in commands
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.name)
+def test_trace_commands_in_the_docs_put_the_options_before_the_script(page):
+    # Options after SCRIPT belong to the script: such a command writes no trace.
+    for command in re.findall(r"yieldloop trace ([^\n`]*)", page.read_text()):
+        words = command.split()
+        script = next((i for i, w in enumerate(words) if w.endswith(".py")), None)
+        if script is None:
+            continue
+        after = [w for w in words[script + 1:] if w.split("=")[0] in
+                 ("--html", "--svg", "--png", "--text", "--no-times")]
+        assert not after, f"{page.name}: `yieldloop trace {command}` puts {after} after the script"

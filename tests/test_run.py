@@ -448,3 +448,15 @@ def test_async_generator_left_open_is_closed_when_run_ends(kernel):
     assert log == ["closed"]
     assert kernel.stats()["tasks"] == 0
     assert sys.get_asyncgen_hooks() == (None, None)
+
+
+@pytest.mark.xfail(strict=True, reason="the kernel runs a finished generator as if new")
+def test_run_of_a_finished_generator_is_an_error():
+    def gen():
+        yield
+
+    g = gen()
+    for _ in g:
+        pass
+    with pytest.raises(RuntimeError, match="already finished"):
+        yl.run(g)

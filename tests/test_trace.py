@@ -301,3 +301,44 @@ def test_cli_exit_status_follows_the_script(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode == expected, (code, out.stderr)
         assert message in out.stderr
+
+
+def test_check_target_refuses_a_file_write_could_not_write(tmp_path):
+    for ok in ("run.txt", "run.svg", "run.html", "RUN.HTM", tmp_path / "run.log"):
+        trace.check_target(ok)
+    for bad in ("run.pdf", "run", "dir.html/run"):
+        with pytest.raises(ValueError, match="use .txt, .svg, .html or .png"):
+            trace.check_target(bad)
+
+
+def test_check_target_refuses_a_png_without_matplotlib(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    with pytest.raises(ImportError, match="needs matplotlib"):
+        trace.check_target("run.png")
+
+
+def test_cli_refuses_a_trace_file_it_cannot_write_before_running_the_script(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("open('ran', 'w').close()\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "yieldloop", "trace", "--html", "t.pdf", str(script)],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "trace file 't.pdf': use .txt, .svg, .html or .png" in out.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="Kernel.run checks the file only after the run")
+def test_run_refuses_a_trace_file_it_cannot_write_before_running_main():
+    ran = []
+
+    async def main():
+        ran.append(True)
+
+    with pytest.raises(ValueError, match="use .txt, .svg, .html or .png"):
+        yl.run(main, trace="run.pdf")
+    assert ran == []

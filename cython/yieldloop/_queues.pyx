@@ -32,8 +32,11 @@ class QueueShutDown(Exception):
     """put() or get() on a queue that was shut down."""
 
 
+# The docstring line "Name(sig)\n--\n" is the signature CPython gives a C type
+# (and a slot like __init__) for help() and inspect.signature().
 cdef class Queue:
-    """A FIFO queue for tasks; ``maxsize <= 0`` means unbounded.
+    """Queue(maxsize=0)\n--\n
+    A FIFO queue for tasks; ``maxsize <= 0`` means unbounded.
 
         q = yieldloop.Queue(maxsize=100)
         await q.put(item)           # waits while the queue is full
@@ -47,6 +50,8 @@ cdef class Queue:
         self._finished.set()
 
     def __init__(self, maxsize=0):
+        """__init__($self, /, maxsize=0)\n--\n
+        See help(Queue)."""
         self._maxsize = maxsize
         self._init(maxsize)
 

@@ -63,9 +63,12 @@ cdef close_socket(object sock):
     sock.close()
 
 
+# The docstring line "Name(sig)\n--\n" is the signature CPython gives a C type
+# (and a slot like __init__) for help() and inspect.signature().
 @cython.final
 cdef class Stream:
-    """A connected socket with buffered reads and flow-controlled writes.
+    """Stream(sock, *, limit=65536, high_water=65536, low_water=-1)\n--\n
+    A connected socket with buffered reads and flow-controlled writes.
 
         async with await yieldloop.open_connection("127.0.0.1", 8888) as s:
             s.write(b"ping\\n")
@@ -94,6 +97,8 @@ cdef class Stream:
 
     def __init__(self, sock, *, Py_ssize_t limit=DEFAULT_LIMIT,
                  Py_ssize_t high_water=HIGH_WATER, Py_ssize_t low_water=-1):
+        """__init__($self, /, sock, *, limit=65536, high_water=65536, low_water=-1)\n--\n
+        See help(Stream)."""
         if limit <= 0:
             raise ValueError("limit must be positive")
         if low_water < 0:

@@ -34,8 +34,11 @@ cdef Trap _parked(str label):
 
 # --- TaskGroup
 
+# The docstring line "Name(sig)\n--\n" is the signature CPython gives a C type
+# (and a slot like __init__) for help() and inspect.signature().
 cdef class TaskGroup:
-    """Run child tasks and wait for all of them at the end of the block.
+    """TaskGroup()\n--\n
+    Run child tasks and wait for all of them at the end of the block.
 
     If a child fails, the others and the body are cancelled, and the
     errors come out together as an ExceptionGroup (``except*`` catches
@@ -55,6 +58,8 @@ cdef class TaskGroup:
     cdef Trap _on_completed
 
     def __init__(self):
+        """__init__($self, /)\n--\n
+        See help(TaskGroup)."""
         self._tasks = set()
         self._errors = []
 
@@ -198,7 +203,8 @@ cdef tuple _STATE_NAMES = ("created", "active", "expiring", "expired", "finished
 
 @cython.final
 cdef class Timeout:
-    """An async context manager that cancels its task at a deadline and
+    """Timeout(when)\n--\n
+    An async context manager that cancels its task at a deadline and
     turns that cancellation into TimeoutError. Made by timeout() and
     timeout_at()."""
     cdef TimeoutState _state
@@ -208,6 +214,8 @@ cdef class Timeout:
     cdef int _cancelling
 
     def __init__(self, when):
+        """__init__($self, /, when)\n--\n
+        See help(Timeout)."""
         self._state = CREATED
         self._when = when
 

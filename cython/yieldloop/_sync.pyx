@@ -27,9 +27,12 @@ cdef bint _any_live(WaitList waiters):
     return False
 
 
+# The docstring line "Name(sig)\n--\n" is the signature CPython gives a C type
+# (and a slot like __init__) for help() and inspect.signature().
 @cython.final
 cdef class Event:
-    """A flag tasks can wait for: ``set()`` wakes every waiter.
+    """Event()\n--\n
+    A flag tasks can wait for: ``set()`` wakes every waiter.
 
         ready = yieldloop.Event()
         ...
@@ -80,7 +83,8 @@ cdef class Event:
 
 @cython.final
 cdef class Lock:
-    """A mutual-exclusion lock, FIFO-fair; use ``async with lock:``.
+    """Lock()\n--\n
+    A mutual-exclusion lock, FIFO-fair; use ``async with lock:``.
 
         async with lock:
             balance += amount
@@ -142,7 +146,8 @@ cdef class Lock:
 
 
 cdef class Semaphore:
-    """A counter of free slots: ``acquire()`` takes one (waiting while none
+    """Semaphore(value=1)\n--\n
+    A counter of free slots: ``acquire()`` takes one (waiting while none
     is free, FIFO), ``release()`` gives one back.
 
         async with limit:           # limit = yieldloop.Semaphore(10)
@@ -153,6 +158,8 @@ cdef class Semaphore:
         self._waiters = WaitList("Semaphore.acquire()")
 
     def __init__(self, value=1):
+        """__init__($self, /, value=1)\n--\n
+        See help(Semaphore)."""
         if value < 0:
             raise ValueError("Semaphore initial value must be >= 0")
         self._value = value
@@ -215,9 +222,12 @@ cdef class Semaphore:
 
 
 cdef class BoundedSemaphore(Semaphore):
-    """A Semaphore whose release() refuses to go above the initial value."""
+    """BoundedSemaphore(value=1)\n--\n
+    A Semaphore whose release() refuses to go above the initial value."""
 
     def __init__(self, value=1):
+        """__init__($self, /, value=1)\n--\n
+        See help(BoundedSemaphore)."""
         self._bound_value = value
         super().__init__(value)
 
@@ -230,7 +240,8 @@ cdef class BoundedSemaphore(Semaphore):
 
 @cython.final
 cdef class Condition:
-    """A Lock plus a wait list: wait() releases the lock until notify().
+    """Condition(lock=None)\n--\n
+    A Lock plus a wait list: wait() releases the lock until notify().
 
         async with cond:
             await cond.wait_for(lambda: queue)
@@ -241,6 +252,8 @@ cdef class Condition:
         self._waiters = WaitList("Condition.wait()")
 
     def __init__(self, lock=None):
+        """__init__($self, /, lock=None)\n--\n
+        See help(Condition)."""
         self._lock = Lock() if lock is None else lock
 
     def locked(self):

@@ -30,8 +30,11 @@ YIELD_AWAITABLE = Y_AWAITABLE
 YIELD_BAD = Y_BAD
 
 
+# The docstring line "Name(sig)\n--\n" is the signature CPython gives a C type
+# (and a slot like __init__) for help() and inspect.signature().
 cdef class Tracer:
-    """Records what a kernel does; pass it as ``yieldloop.run(main, trace=tracer)``.
+    """Tracer(limit=1000000)\n--\n
+    Records what a kernel does; pass it as ``yieldloop.run(main, trace=tracer)``.
 
         tracer = yieldloop.Tracer()
         yieldloop.run(main, trace=tracer)
@@ -39,6 +42,8 @@ cdef class Tracer:
     """
 
     def __init__(self, Py_ssize_t limit=1_000_000):
+        """__init__($self, /, limit=1000000)\n--\n
+        See help(Tracer)."""
         if limit <= 0:
             raise ValueError("limit must be positive")
         self.limit = limit

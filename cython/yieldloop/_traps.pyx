@@ -64,12 +64,19 @@ cdef class Trap:
         yet handed to the kernel (or answered and not yet consumed) is
         finished by it, as a coroutine is: this is how a task that is
         cancelled before its first step ends."""
+        cdef object exc = typ if isinstance(typ, BaseException) else (
+            typ() if val is None else typ(val))
+        if self.state == TS_AWAITING and self.task is None:
+            # Yielded through __next__ but never taken by a yieldloop
+            # kernel (it sets ``task`` when it takes a trap): another
+            # runner got it and throws its complaint back, e.g. asyncio's
+            # "Task got bad yield". Say what went wrong and what to use.
+            self.state = TS_DONE
+            raise RuntimeError(_foreign_runner_message(self)) from exc
         if self.state == TS_FRESH or self.state == TS_READY:
             self.state = TS_DONE
             self.result = self.exc = None
-        if isinstance(typ, BaseException):
-            raise typ
-        raise typ() if val is None else typ(val)
+        raise exc
 
     def close(self):
         """As a coroutine's close(): a trap that was never handed to the
@@ -124,6 +131,24 @@ cdef int _warn_never_awaited(Trap t) except -1:
     return 0
 
 
+# What to use instead, in asyncio code, of each kind of trap.
+_ASYNCIO_INSTEAD = {
+    TRAP_YIELD: "asyncio.sleep()",
+    TRAP_SLEEP: "asyncio.sleep()",
+    TRAP_READ: "loop.add_reader() or asyncio's streams",
+    TRAP_WRITE: "loop.add_writer() or asyncio's streams",
+    TRAP_JOIN: "asyncio's tasks",
+    TRAP_PARK: "asyncio's own queues, locks and events",
+}
+
+
+cdef str _foreign_runner_message(Trap t):
+    return ("yieldloop %s was awaited in a task that yieldloop's kernel does not run "
+            "(an asyncio task, for example): the awaitables of yieldloop's native API "
+            "work only in tasks run by yieldloop.run(). In asyncio code, also on "
+            "yieldloop.Loop, use %s instead." % (t._describe(), _ASYNCIO_INSTEAD[t.kind]))
+
+
 cdef object _misuse(Trap t):
     if t.state == TS_DONE:
         return RuntimeError("cannot reuse already awaited %s" % t._describe())
@@ -150,8 +175,9 @@ cdef double _seconds(object seconds, str what) except? -1.0:
     return d
 
 
-@cython.binding(False)      # a METH_O builtin: the cheapest call there is
-def sleep(seconds):
+@cython.embedsignature(True)   # help() and inspect.signature() see (seconds, /)
+@cython.binding(False)         # a METH_O builtin: the cheapest call there is
+def sleep(seconds, /):
     """Suspend the calling task for ``seconds`` (int or float).
 
     ``sleep(0)`` only lets the other ready tasks run first, like a bare
@@ -189,8 +215,9 @@ cdef int _fileno(object fileobj, str what) except -1:
     return fd
 
 
+@cython.embedsignature(True)
 @cython.binding(False)
-def wait_readable(fileobj):
+def wait_readable(fileobj, /):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is readable.
 
@@ -209,8 +236,9 @@ def wait_readable(fileobj):
     return t
 
 
+@cython.embedsignature(True)
 @cython.binding(False)
-def wait_writable(fileobj):
+def wait_writable(fileobj, /):
     """Suspend the calling task until ``fileobj`` (an fd or an object with
     ``fileno()``) is writable. See wait_readable()."""
     cdef int fd = _fileno(fileobj, "wait_writable()")

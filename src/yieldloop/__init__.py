@@ -138,14 +138,18 @@ def new_event_loop():
     return Loop()
 
 
+_FROM_ASYNCIO = ("CancelledError", "InvalidStateError")
+_FROM_LOOP = ("Loop", "EventLoopPolicy", "install", "run_asyncio")
+
+
 def __getattr__(name):
     # asyncio's exceptions and the asyncio front end, imported on first use
     # (asyncio is slow to import and the native API does not need it).
-    if name in ("CancelledError", "InvalidStateError"):
+    if name in _FROM_ASYNCIO:
         import asyncio
 
         value = getattr(asyncio, name)
-    elif name in ("Loop", "EventLoopPolicy", "install", "run_asyncio"):
+    elif name in _FROM_LOOP:
         from . import loop
 
         value = getattr(loop, name)
@@ -153,3 +157,12 @@ def __getattr__(name):
         raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def __dir__():
+    # dir() lists the names loaded on first use too: help(yieldloop) and
+    # other tools that walk dir() then document them (getting one imports
+    # asyncio then, and only then). The module's own hooks are left out, so
+    # that help() does not list them with the API.
+    names = set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP)
+    return sorted(names - {"__getattr__", "__dir__"})

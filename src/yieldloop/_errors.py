@@ -43,3 +43,26 @@ class LimitOverrunError(Exception):
 
     def __reduce__(self):
         return type(self), (self.args[0], self.consumed)
+
+
+_ASYNCIO_HINT = (
+    "asyncio code needs an asyncio event loop, and yieldloop.run() runs yieldloop's "
+    "native kernel, which is not one: use yieldloop's own awaitables there "
+    "(yieldloop.sleep(), yieldloop.Queue, yieldloop.open_connection()...), or run the "
+    "asyncio code on yieldloop.Loop: yieldloop.run_asyncio(main()) or "
+    "asyncio.run(main(), loop_factory=yieldloop.new_event_loop)"
+)
+
+
+def explain_foreign_error(exc):
+    """Add a note saying what to use instead to the error asyncio raises
+    when its code runs in a yieldloop.run() task ("no running event loop").
+    Called by the kernel on a task's exception; returns ``exc``."""
+    if type(exc) is RuntimeError and exc.args == ("no running event loop",):
+        notes = getattr(exc, "__notes__", None)
+        if notes is None or _ASYNCIO_HINT not in notes:
+            if hasattr(exc, "add_note"):
+                exc.add_note(_ASYNCIO_HINT)
+            else:  # Python 3.10: the exceptiongroup backport prints __notes__
+                exc.__notes__ = [*(notes or ()), _ASYNCIO_HINT]
+    return exc

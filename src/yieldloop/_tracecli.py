@@ -47,6 +47,14 @@ def main(argv):
     from yieldloop import _kernel, trace
     from yieldloop._tracer import Tracer
 
+    for option in ("text", "svg", "html", "png"):
+        path = getattr(args, option)
+        if path and option != "text":
+            try:
+                trace.check_target(path)    # before the script runs, not after
+            except (ValueError, ImportError) as e:
+                p.error(str(e))
+
     tracers = []
 
     def new_tracer():

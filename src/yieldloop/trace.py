@@ -20,11 +20,13 @@ longer, so that microsecond slices stay visible.
 """
 
 import html
+import importlib.util
 import math
+import os
 
 from ._tracer import WAKE_CAUSES, YIELD_AWAITABLE, YIELD_BAD, YIELD_BARE, Tracer
 
-__all__ = ["Tracer", "describe", "html_page", "png", "svg", "text", "write"]
+__all__ = ["Tracer", "check_target", "describe", "html_page", "png", "svg", "text", "write"]
 
 # Trap kinds, as numbered in _traps.pxd.
 _TRAP_YIELD, _TRAP_SLEEP, _TRAP_READ, _TRAP_WRITE, _TRAP_JOIN, _TRAP_PARK = range(1, 7)
@@ -309,18 +311,38 @@ def png(tracer, path, *, title="yieldloop trace"):
     plt.close(fig)
 
 
+_RENDERERS = {"txt": "text", "log": "text", "svg": "svg", "html": "html_page",
+              "htm": "html_page", "png": "png"}
+
+
+def _suffix(path):
+    path = str(path)
+    return path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else ""
+
+
+def check_target(path):
+    """Refuse, before anything runs, a trace file write() could not write:
+    a suffix it does not know (ValueError), or .png without matplotlib
+    (ImportError). ``yieldloop.run(main, trace=path)`` and
+    ``python -m yieldloop trace`` call it first, so that a long run is not
+    lost to a typo in the file name."""
+    suffix = _suffix(path)
+    if suffix not in _RENDERERS:
+        raise ValueError(f"trace file {str(path)!r}: use .txt, .svg, .html or .png")
+    if suffix == "png" and importlib.util.find_spec("matplotlib") is None:
+        raise ImportError(f"trace file {str(path)!r}: a .png needs matplotlib "
+                          "(pip install matplotlib); .svg and .html need nothing")
+
+
 def write(tracer, path, *, title="yieldloop trace"):
     """Write the trace to ``path``; its suffix picks the format: .txt (the
     log), .svg (the timeline), .html (both), .png (the chart)."""
+    check_target(path)
     path = str(path)
-    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    if suffix == "png":
+    renderer = _RENDERERS[_suffix(path)]
+    if renderer == "png":
         png(tracer, path, title=title)
         return
-    renderers = {"txt": text, "log": text, "svg": svg, "html": html_page, "htm": html_page}
-    if suffix not in renderers:
-        raise ValueError(f"trace file {path!r}: use .txt, .svg, .html or .png")
-    content = renderers[suffix](tracer) if suffix in ("txt", "log") else renderers[suffix](
-        tracer, title=title)
+    content = text(tracer) if renderer == "text" else globals()[renderer](tracer, title=title)
     with open(path, "w", encoding="utf-8") as f:
         f.write(content)
