@@ -75,7 +75,6 @@ def test_the_task_after_a_refused_native_await_goes_on_normally():
     assert asyncio.run(main()) == "went on"
 
 
-@pytest.mark.xfail(strict=True, reason="the kernel does not add the note to a task's error yet")
 def test_asyncio_sleep_in_a_native_task_says_what_to_use_instead():
     async def main():
         await asyncio.sleep(0.01)

@@ -450,7 +450,6 @@ def test_async_generator_left_open_is_closed_when_run_ends(kernel):
     assert sys.get_asyncgen_hooks() == (None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="the kernel runs a finished generator as if new")
 def test_run_of_a_finished_generator_is_an_error():
     def gen():
         yield

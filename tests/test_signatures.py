@@ -20,11 +20,6 @@ import yieldloop as yl
 
 PACKAGE = pathlib.Path(yl.__file__).parent
 
-# Left to the kernel module (a decorator and a docstring line there): until
-# then their signature is missing or wrong, and these tests say so.
-PENDING_IN_KERNEL = {"current_task", "time", "Kernel"}
-
-
 def _stub_signature(args: ast.arguments, drop_self: bool) -> inspect.Signature:
     """An inspect.Signature (names, kinds, defaults) from a stub's def."""
     P = inspect.Parameter
@@ -108,9 +103,7 @@ def _same(runtime: inspect.Signature, stub: inspect.Signature) -> bool:
 FACTORY_MADE = {"Task": "spawn()", "Server": "start_server()"}
 
 CASES = [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="set in the kernel module"))
-    if n in PENDING_IN_KERNEL
-    else n
+    n
     for n in _compiled_public_names()
     if n not in FACTORY_MADE
 ]

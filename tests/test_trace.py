@@ -332,7 +332,6 @@ def test_cli_refuses_a_trace_file_it_cannot_write_before_running_the_script(tmp_
     assert not (tmp_path / "ran").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="Kernel.run checks the file only after the run")
 def test_run_refuses_a_trace_file_it_cannot_write_before_running_main():
     ran = []
 

@@ -52,7 +52,7 @@ from yieldloop.includes.capi cimport (
 import os
 import sys
 from collections import deque
-from yieldloop._errors import BusyResourceError, ClosedResourceError
+from yieldloop._errors import BusyResourceError, ClosedResourceError, explain_foreign_error
 
 cdef extern from *:
     """
@@ -372,7 +372,8 @@ cdef class Task:
 
 @cython.final
 cdef class Kernel:
-    """One scheduler: a ready queue, a timer heap and a poller.
+    """Kernel()\n--\n
+    One scheduler: a ready queue, a timer heap and a poller.
 
     ``yieldloop.run(main)`` makes one and runs it; make your own to look at
     ``stats()`` after a run:
@@ -408,6 +409,13 @@ cdef class Kernel:
             if self._poller is not None and self._poller._forked:
                 self._check_not_forked()
             raise RuntimeError("this kernel is already running")
+        if trace is not None and not isinstance(trace, Tracer):
+            from yieldloop.trace import check_target
+            try:
+                check_target(trace)      # before main runs: a typo must not cost the run
+            except BaseException:
+                _discard(main)
+                raise
         coro = _coroutine_of(main, args, "run")
         try:
             logger()
@@ -1100,6 +1108,8 @@ cdef class Kernel:
             t._exception = exc
         else:
             t._state = TASK_FAILED
+            if type(exc) is RuntimeError:
+                explain_foreign_error(exc)   # asyncio code in a native task: say so
             t._exception = exc
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 # Stop; run() re-raises it. Any other BaseException
@@ -1278,7 +1288,14 @@ cdef object _coroutine_of(object target, tuple args, str what):
             raise TypeError("%s(): arguments were given but %s is not callable"
                             % (what, _short_repr(target)))
         obj = target(*args)
-    if PyCoro_CheckExact(obj) or PyGen_Check(obj):
+    if PyCoro_CheckExact(obj):
+        return obj
+    if PyGen_Check(obj):
+        if obj.gi_frame is None:
+            # It would return None at once: say so, as CPython does for a
+            # coroutine awaited twice.
+            raise RuntimeError("%s() got a generator that has already finished; "
+                               "give it a new one" % what)
         return obj
     if isinstance(obj, Task):
         raise TypeError("%s() got a Task, which is already running; await it instead" % what)
@@ -1398,6 +1415,7 @@ def spawn(coro, *args, name=None):
     return k._spawn(_coroutine_of(coro, args, "spawn"), name)
 
 
+@cython.embedsignature(True)
 @cython.binding(False)
 def current_task():
     """The Task running now (None outside a task step)."""
@@ -1429,6 +1447,7 @@ def stats():
     return _running_kernel("stats()").stats()
 
 
+@cython.embedsignature(True)
 @cython.binding(False)
 def time():
     """Seconds on the kernel's monotonic clock (time.monotonic's clock)."""

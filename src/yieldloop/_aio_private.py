@@ -47,7 +47,7 @@ FlowControlMixin = transports._FlowControlMixin
 extract_stack = format_helpers.extract_stack
 #: The slow-callback warning names a handle as asyncio does (its task, if
 #: the callback is a task's step).
-format_handle = base_events._format_handle
+format_handle = base_events._format_handle  # type: ignore[attr-defined]  # not in typeshed
 
 _format_callback_source = format_helpers._format_callback_source
 _FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback_source).parameters
