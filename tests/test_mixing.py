@@ -97,7 +97,7 @@ def test_the_note_is_added_once_and_only_to_asyncios_error():
     assert not hasattr(other, "__notes__")
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 11), reason="3.10 has no add_note()")
+@pytest.mark.skipif(sys.version_info >= (3, 11), reason="the fallback for 3.10, which has no add_note()")
 def test_on_310_the_note_is_printed_with_the_traceback():
     import traceback
 
