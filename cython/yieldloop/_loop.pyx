@@ -510,22 +510,55 @@ class _PollerSelector(selectors.BaseSelector):
 
 
 class _CallbackMap(Mapping):
+    """A selector's map over the loop's fd callbacks, as asyncio's selector
+    map is: it lists the fds with a reader or a writer, finds a key by fd
+    or by the object it was added with (an int or an object with fileno()),
+    and each key's fileobj is that object."""
+
     def __init__(self, loop):
         self._loop = loop
 
-    def __getitem__(self, fd):
+    def __getitem__(self, fileobj):
         cdef LoopCore core = self._loop
-        fd = _fileno(fd)
-        reader = core._poller_c.waiter(fd, YL_READ)
-        writer = core._poller_c.waiter(fd, YL_WRITE)
-        if reader is None and writer is None:
-            raise KeyError(fd)
-        mask = (selectors.EVENT_READ if reader is not None else 0) | (
-            selectors.EVENT_WRITE if writer is not None else 0)
-        return selectors.SelectorKey(fd, fd, mask, (reader, writer))
+        cdef int fd = core._lookup_fileobj(fileobj)
+        key = _key(core, fd)
+        if key is None:
+            raise KeyError("%r is not registered" % (fileobj,))
+        return key
 
     def __iter__(self):
-        return iter([])
+        cdef LoopCore core = self._loop
+        return iter([key.fd for key in _keys(core)])
 
     def __len__(self):
-        return 0
+        cdef LoopCore core = self._loop
+        return len(_keys(core))
+
+
+cdef object _key(LoopCore core, int fd):
+    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None."""
+    reader = core._poller_c.waiter(fd, YL_READ)
+    writer = core._poller_c.waiter(fd, YL_WRITE)
+    if reader is None and writer is None:
+        return None
+    mask = (selectors.EVENT_READ if reader is not None else 0) | (
+        selectors.EVENT_WRITE if writer is not None else 0)
+    return selectors.SelectorKey(core._fileobjs.get(fd, fd), fd, mask, (reader, writer))
+
+
+cdef list _keys(LoopCore core):
+    """Every fd's key, by fd number: the poller is scanned up to the last fd
+    with a callback (it keeps them in tables indexed by fd)."""
+    cdef list keys = []
+    cdef Py_ssize_t left = core._poller_c.nwaiters
+    cdef int fd = 0
+    if core._closed_c:
+        return keys
+    while left > 0:
+        key = _key(core, fd)
+        if key is not None:
+            keys.append(key)
+            left -= (key.events & selectors.EVENT_READ != 0) + (
+                key.events & selectors.EVENT_WRITE != 0)
+        fd += 1
+    return keys
