@@ -4,6 +4,7 @@ state after close. Each test runs on asyncio's loop too."""
 
 import asyncio
 import socket
+import sys
 
 import pytest
 
@@ -224,7 +225,9 @@ def test_write_during_sendfile_raises(loop):
 def test_writelines_during_sendfile_raises(loop):
     result, sent, intact = loop.run_until_complete(
         _sendfile_in_progress(loop, lambda tr: _raises(lambda: tr.writelines([b"data"]))))
-    assert result == (RuntimeError, "unable to writelines; sendfile is in progress")
+    # asyncio's transport has a writelines() of its own from 3.12 on.
+    name = "writelines" if sys.version_info >= (3, 12) else "write"
+    assert result == (RuntimeError, f"unable to {name}; sendfile is in progress")
     assert sent == 4 * 1024 * 1024 and intact
 
 
@@ -238,8 +241,9 @@ def test_writelines_after_write_eof_raises(loop):
         await asyncio.sleep(0)
         return result
 
+    name = "writelines" if sys.version_info >= (3, 12) else "write"
     assert loop.run_until_complete(main()) == (
-        RuntimeError, "Cannot call writelines() after write_eof()")
+        RuntimeError, f"Cannot call {name}() after write_eof()")
 
 
 def test_closing_attribute_follows_close(loop):

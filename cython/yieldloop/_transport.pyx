@@ -310,10 +310,11 @@ cdef class SocketTransport:
 
     def writelines(self, list_of_data):
         """write() the concatenation of the buffers (one send if possible)."""
-        if self._eof:
-            raise RuntimeError("Cannot call writelines() after write_eof()")
-        if self._empty_waiter is not None:
-            raise RuntimeError("unable to writelines; sendfile is in progress")
+        if _OWN_WRITELINES:
+            if self._eof:
+                raise RuntimeError("Cannot call writelines() after write_eof()")
+            if self._empty_waiter is not None:
+                raise RuntimeError("unable to writelines; sendfile is in progress")
         self._write(b"".join(list_of_data))
 
     def _write_ready(self):
@@ -466,6 +467,9 @@ _AsyncioSocketTransport.__module__ = __name__
 
 
 cdef bint _ATTACH_TAKES_TRANSPORT = sys.version_info >= (3, 13)
+# asyncio's socket transport has a writelines() of its own, with its own
+# error messages, from 3.12 on; before, the base class's calls write().
+cdef bint _OWN_WRITELINES = sys.version_info >= (3, 12)
 
 
 cdef _server_call(server, str name, transport):
