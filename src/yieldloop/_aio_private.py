@@ -47,7 +47,7 @@ FlowControlMixin = transports._FlowControlMixin
 extract_stack = format_helpers.extract_stack
 #: The slow-callback warning names a handle as asyncio does (its task, if
 #: the callback is a task's step).
-format_handle = base_events._format_handle
+format_handle = base_events._format_handle  # type: ignore[attr-defined]  # not in typeshed
 #: What call_soon_threadsafe()'s handles present as their class, where
 #: asyncio has it (3.14+; None before: they present as asyncio.Handle).
 ThreadSafeHandle = getattr(events, "_ThreadSafeHandle", None)
