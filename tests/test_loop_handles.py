@@ -6,9 +6,11 @@ does.
 """
 
 import asyncio
+import concurrent.futures
 import contextvars
 import gc
 import logging
+import threading
 import time
 import weakref
 
@@ -195,3 +197,215 @@ def test_time_patched_with_mock_drives_the_timers_until_unpatched(loop):
     with mock.patch.object(loop, "time", return_value=5000.0):
         assert loop.call_later(1, print).when() == 5001.0
     assert loop.call_later(1, print).when() == pytest.approx(real() + 1, abs=60)
+
+
+# --- call_soon_threadsafe(): asyncio's _ThreadSafeHandle (3.14+), whose
+# lock is held while the callback runs. asyncio's own loop has these
+# semantics only where it has the class; yieldloop.Loop on every version.
+
+HAS_THREADSAFE_HANDLE = hasattr(asyncio.events, "_ThreadSafeHandle")
+
+
+def _threadsafe_semantics(loop):
+    if isinstance(loop, yieldloop.Loop) or HAS_THREADSAFE_HANDLE:
+        return
+    pytest.skip("asyncio's loop locks call_soon_threadsafe() handles from 3.14 on")
+
+
+def _run_from_thread(loop, body):
+    """Run ``body()`` in a thread while ``loop`` runs; re-raise its error."""
+    errors = []
+
+    def target():
+        try:
+            body()
+        except BaseException as exc:           # reported in the test's thread
+            errors.append(exc)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+
+    t = threading.Thread(target=target)
+    t.start()
+    loop.run_forever()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
+def test_call_soon_threadsafe_returns_asyncios_thread_safe_handle(loop):
+    h = loop.call_soon_threadsafe(print)
+    assert isinstance(h, asyncio.Handle) and not isinstance(h, asyncio.TimerHandle)
+    if HAS_THREADSAFE_HANDLE:
+        assert isinstance(h, asyncio.events._ThreadSafeHandle)
+        assert repr(h).startswith("<_ThreadSafeHandle print()")
+    else:
+        assert repr(h).startswith("<Handle print()")
+    assert not loop.call_soon(print).__class__.__name__.startswith("_Thread")
+    h.cancel()
+    assert h.cancelled()
+
+
+def test_cancel_from_another_thread_waits_for_the_running_threadsafe_callback(loop):
+    _threadsafe_semantics(loop)
+    started, cancelling, finished = threading.Event(), threading.Event(), threading.Event()
+    results = []
+
+    def callback():
+        started.set()
+        cancelling.wait(10)
+        time.sleep(0.1)      # the other thread is in cancel() by now, or soon
+        results.append("ran")
+        finished.set()
+
+    def body():
+        h = loop.call_soon_threadsafe(callback)
+        assert started.wait(10)
+        cancelling.set()
+        h.cancel()
+        results.append(("cancel returned, callback finished", finished.is_set()))
+
+    _run_from_thread(loop, body)
+    assert results == ["ran", ("cancel returned, callback finished", True)]
+
+
+def test_cancelled_from_another_thread_waits_for_the_running_threadsafe_callback(loop):
+    _threadsafe_semantics(loop)
+    started, asking, finished = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def callback():
+        started.set()
+        asking.wait(10)
+        time.sleep(0.1)
+        finished.set()
+
+    def body():
+        h = loop.call_soon_threadsafe(callback)
+        assert started.wait(10)
+        asking.set()
+        seen.append((h.cancelled(), finished.is_set()))
+
+    _run_from_thread(loop, body)
+    assert seen == [(False, True)]
+
+
+def test_threadsafe_callback_that_cancels_its_own_handle_runs_to_the_end(loop):
+    # The lock is re-entrant: the callback's own cancel() does not wait.
+    handle = concurrent.futures.Future()
+    results = []
+
+    def callback():
+        h = handle.result(10)
+        h.cancel()
+        results.append(("cancelled", h.cancelled()))
+
+    def body():
+        h = loop.call_soon_threadsafe(callback)
+        handle.set_result(h)
+
+    _run_from_thread(loop, body)
+    # The thread's own stop() may run first: run until the callback ran.
+    loop.run_until_complete(asyncio.sleep(0))
+    assert results == [("cancelled", True)]
+
+
+def test_threadsafe_handle_cancelled_from_another_thread_before_it_runs_does_not_run(loop):
+    ran = []
+    go = threading.Event()
+
+    def body():
+        h = loop.call_soon_threadsafe(ran.append, "ran")
+        h.cancel()
+        assert h.cancelled()
+        go.set()
+
+    loop.call_soon(go.wait, 10)           # the loop is busy until the cancel
+    _run_from_thread(loop, body)
+    loop.run_until_complete(asyncio.sleep(0))
+    assert ran == []
+
+
+def test_call_soon_handle_cancel_from_another_thread_does_not_wait_for_its_callback(loop):
+    # Only call_soon_threadsafe() handles carry the lock.
+    started, cancelled = threading.Event(), threading.Event()
+    seen = []
+
+    def callback():
+        started.set()
+        seen.append(cancelled.wait(10))   # True unless cancel() waited for us
+
+    def body():
+        assert started.wait(10)
+        h.cancel()
+        cancelled.set()
+
+    t = threading.Thread(target=body)
+    t.start()
+    h = loop.call_soon(callback)
+    loop.run_until_complete(asyncio.sleep(0))
+    t.join()
+    assert seen == [True]
+
+
+def test_threadsafe_handle_run_by_hand_after_cancel_does_not_run(loop):
+    _threadsafe_semantics(loop)
+    ran = []
+    h = loop.call_soon_threadsafe(ran.append, "ran")
+    h.cancel()
+    h._run()
+    assert ran == []
+
+
+# --- when() as given to call_at()
+
+
+def test_call_at_keeps_an_int_deadline_as_given(loop):
+    h = loop.call_at(1234, print)
+    assert h.when() == 1234 and type(h.when()) is int
+    assert type(h._when) is int
+    assert repr(h) == "<TimerHandle when=1234 print()>"
+    h.cancel()
+
+
+def test_call_at_a_float_deadline_gives_back_the_same_float(loop):
+    when = loop.time() + 0.123456789
+    h = loop.call_at(when, print)
+    assert type(h.when()) is float and h.when() == when
+    h.cancel()
+
+
+def test_call_later_on_an_int_clock_gives_an_int_deadline(loop):
+    from unittest import mock
+
+    with mock.patch.object(loop, "time", return_value=5000):
+        h = loop.call_later(3, print)
+    assert h.when() == 5003 and type(h.when()) is int
+    h.cancel()
+
+
+def test_timer_with_an_int_deadline_still_fires_in_order(loop):
+    fired = []
+    now = loop.time()
+    loop.call_at(int(now) - 1, fired.append, "int")      # already due
+    loop.call_at(now - 0.5, fired.append, "float")
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.run_until_complete(asyncio.sleep(0))
+    assert sorted(fired) == ["float", "int"]
+    assert fired[0] == ("int" if int(now) - 1 < now - 0.5 else "float")
+
+
+def test_debug_mode_slow_callback_warning_goes_through_asyncios_logger(loop):
+    # asyncio's tests patch asyncio.base_events.logger to see the warning.
+    from unittest import mock
+
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.0
+
+    def slow():
+        loop.stop()
+
+    with mock.patch("asyncio.base_events.logger") as m_logger:
+        loop.call_soon(slow)
+        loop.run_forever()
+    fmt, *args = m_logger.warning.call_args[0]
+    assert (fmt % tuple(args)).startswith("Executing <Handle test_debug_mode_slow_callback")

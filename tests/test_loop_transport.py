@@ -4,6 +4,7 @@ state after close. Each test runs on asyncio's loop too."""
 
 import asyncio
 import socket
+import sys
 
 import pytest
 
@@ -150,3 +151,129 @@ def test_sendfile_falls_back_to_writes_for_a_file_without_an_fd(loop):
 
     assert loop.run_until_complete(main()) == (300_000, None)
     assert b"".join(received) == b"f" * 300_000
+
+
+async def _sendfile_in_progress(loop, check):
+    """Start loop.sendfile() of a file bigger than the socket buffers (made
+    small) to a peer that does not read yet, call ``check(transport)`` while
+    it is in progress, then let it finish; return check's result, the count
+    sent and whether the peer got the file intact."""
+    import tempfile
+
+    data = b"s" * (4 * 1024 * 1024)
+    received = bytearray()
+    reading = loop.create_future()
+
+    class Sink(asyncio.Protocol):
+        def connection_made(self, transport):
+            transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            transport.pause_reading()
+            reading.add_done_callback(lambda _: transport.resume_reading())
+
+        def data_received(self, chunk):
+            received.extend(chunk)
+
+    server = await loop.create_server(Sink, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    with tempfile.TemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        f.seek(0)
+        started = loop.create_future()
+
+        async def send():
+            started.set_result(None)
+            return await loop.sendfile(transport, f)
+
+        task = loop.create_task(send())
+        await started
+        await asyncio.sleep(0)
+        try:
+            result = check(transport)
+        finally:
+            reading.set_result(None)
+            # Bounded: a write that slipped in can leave sendfile stuck.
+            sent = await asyncio.wait_for(task, 60)
+    for _ in range(6000):                    # at most a minute
+        if len(received) >= sent:
+            break
+        await asyncio.sleep(0.01)
+    transport.close()
+    server.close()
+    await server.wait_closed()
+    return result, sent, bytes(received) == data
+
+
+def _raises(call):
+    try:
+        call()
+    except Exception as exc:
+        return type(exc), str(exc)
+    return None
+
+
+def test_write_during_sendfile_raises(loop):
+    result, sent, intact = loop.run_until_complete(
+        _sendfile_in_progress(loop, lambda tr: _raises(lambda: tr.write(b"data"))))
+    assert result == (RuntimeError, "unable to write; sendfile is in progress")
+    assert sent == 4 * 1024 * 1024 and intact
+
+
+def test_writelines_during_sendfile_raises(loop):
+    result, sent, intact = loop.run_until_complete(
+        _sendfile_in_progress(loop, lambda tr: _raises(lambda: tr.writelines([b"data"]))))
+    # asyncio's transport has a writelines() of its own from 3.12 on.
+    name = "writelines" if sys.version_info >= (3, 12) else "write"
+    assert result == (RuntimeError, f"unable to {name}; sendfile is in progress")
+    assert sent == 4 * 1024 * 1024 and intact
+
+
+def test_writelines_after_write_eof_raises(loop):
+    async def main():
+        transport, peer = await _connected(loop, socket.AF_INET)
+        transport.write_eof()
+        result = _raises(lambda: transport.writelines([b"late"]))
+        transport.close()
+        peer.close()
+        await asyncio.sleep(0)
+        return result
+
+    name = "writelines" if sys.version_info >= (3, 12) else "write"
+    assert loop.run_until_complete(main()) == (
+        RuntimeError, f"Cannot call {name}() after write_eof()")
+
+
+def test_closing_attribute_follows_close(loop):
+    async def main():
+        transport, peer = await _connected(loop, socket.AF_INET)
+        states = [transport._closing]
+        transport.close()
+        states.append(transport._closing)
+        peer.close()
+        await asyncio.sleep(0)
+        return states
+
+    assert loop.run_until_complete(main()) == [False, True]
+
+
+def test_transport_method_replaced_on_the_instance_is_called(loop):
+    from unittest import mock
+
+    async def main():
+        transport, peer = await _connected(loop, socket.AF_INET)
+        with mock.patch.object(transport, "write", side_effect=ConnectionResetError) as m:
+            with pytest.raises(ConnectionResetError):
+                transport.write(b"patched")
+        assert m.call_args_list == [mock.call(b"patched")]
+        transport.write(b"real")              # the class's method again
+        peer.setblocking(True)
+        got = peer.recv(16)
+        transport.close()
+        peer.close()
+        await asyncio.sleep(0)
+        return got
+
+    assert loop.run_until_complete(main()) == b"real"

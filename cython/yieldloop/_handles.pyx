@@ -5,6 +5,12 @@ a deadline by the kernel (done-callbacks, timeouts, calls from threads).
 A handle embeds its TimerSlot, so the same freelisted object serves the
 ready queue and the timer heap; cancel() flags it and, if it sits in a heap,
 tells the heap in O(1).
+
+yieldloop.Loop's call_soon_threadsafe() handles carry a re-entrant lock, as
+asyncio's _ThreadSafeHandle (3.14+) does: the loop holds it while the
+callback runs, and cancel()/cancelled() take it, so a cancel() from another
+thread waits for a running callback to end, and one that wins the race keeps
+the callback from running. Other handles have none and pay nothing for it.
 """
 cimport cython
 from yieldloop._timerheap cimport TIMER_SCHEDULED
@@ -14,15 +20,18 @@ from yieldloop.includes.capi cimport PyContext_Enter, PyContext_Exit
 # never need them, and importing yieldloop must not import asyncio.
 cdef object _AioHandle = None
 cdef object _AioTimerHandle = None
+cdef object _AioThreadSafeHandle = None
 cdef object _format_callback_source = None
 
 
 cdef _import_asyncio():
-    global _AioHandle, _AioTimerHandle, _format_callback_source
+    global _AioHandle, _AioTimerHandle, _AioThreadSafeHandle, _format_callback_source
     from asyncio import events
-    from yieldloop._aio_private import format_callback_source
+    from yieldloop._aio_private import ThreadSafeHandle, format_callback_source
     _AioHandle = events.Handle
     _AioTimerHandle = events.TimerHandle
+    # asyncio's class for call_soon_threadsafe() handles, where it has one.
+    _AioThreadSafeHandle = events.Handle if ThreadSafeHandle is None else ThreadSafeHandle
     _format_callback_source = format_callback_source
 
 
@@ -53,9 +62,18 @@ cdef class Handle:
         return 0
 
     def cancel(self):
-        """Do not run the callback (no effect once it has run)."""
-        if self.cancelled_:
+        """Do not run the callback (no effect once it has run). On a
+        call_soon_threadsafe() handle, waits for the callback if it is
+        running in another thread."""
+        if self.kind != KIND_ASYNCIO_THREADSAFE:
+            self.cancel_unlocked()
             return
+        with self.extra:
+            self.cancel_unlocked()
+
+    cdef int cancel_unlocked(self) except -1:
+        if self.cancelled_:
+            return 0
         if self.debug:
             # asyncio keeps the repr, for "Executing <Handle ...> took" warnings.
             self.repr_ = repr(self)
@@ -65,13 +83,21 @@ cdef class Handle:
         self.heap = None
         self.fn = None
         self.args = None
+        return 0
 
     def cancelled(self):
-        """True once cancel() was called."""
-        return self.cancelled_
+        """True once cancel() was called. On a call_soon_threadsafe()
+        handle, waits for the callback if it is running in another thread."""
+        if self.kind != KIND_ASYNCIO_THREADSAFE:
+            return self.cancelled_
+        with self.extra:
+            return self.cancelled_
 
     def when(self):
-        """The deadline on the loop's clock (timers only)."""
+        """The deadline on the loop's clock (timers only), as given to
+        call_at() (an int stays an int, as with asyncio's TimerHandle)."""
+        if self.extra is not None and self.kind == KIND_ASYNCIO_TIMER:
+            return self.extra
         return self.timer.when
 
     def get_context(self):
@@ -79,8 +105,15 @@ cdef class Handle:
         return self.context
 
     def _run(self):
-        # asyncio's spelling, for code that runs a handle by hand.
-        self.run()
+        # asyncio's spelling, for code that runs a handle by hand; a
+        # call_soon_threadsafe() handle runs under its lock, unless
+        # cancelled meanwhile (asyncio's _ThreadSafeHandle._run).
+        if self.kind != KIND_ASYNCIO_THREADSAFE:
+            self.run()
+            return
+        with self.extra:
+            if not self.cancelled_:
+                self.run()
 
     # asyncio's private attribute names, which asyncio's own helpers (its
     # reprs, its slow-callback warning, TimerHandle's comparisons) read.
@@ -107,7 +140,7 @@ cdef class Handle:
 
     @property
     def _when(self):
-        return self.timer.when
+        return self.when()
 
     # yieldloop.Loop's handles present themselves as asyncio.Handle and
     # asyncio.TimerHandle (isinstance() consults __class__ when the real
@@ -115,21 +148,27 @@ cdef class Handle:
     # classes. type() still tells the truth.
     @property
     def __class__(self):
+        return self._presented_class()
+
+    cdef object _presented_class(self):
         if self.kind == KIND_KERNEL:
             return Handle
         if _AioHandle is None:
             _import_asyncio()
         if self.kind == KIND_ASYNCIO_TIMER:
             return _AioTimerHandle
+        if self.kind == KIND_ASYNCIO_THREADSAFE:
+            return _AioThreadSafeHandle
         return _AioHandle
 
     def _repr_info(self):
-        # asyncio's Handle._repr_info / TimerHandle._repr_info.
-        info = ["TimerHandle" if self.kind == KIND_ASYNCIO_TIMER else "Handle"]
+        # asyncio's Handle._repr_info / TimerHandle._repr_info: the class
+        # name first (_ThreadSafeHandle on 3.14+).
+        info = [self._presented_class().__name__]
         if self.cancelled_:
             info.append("cancelled")
         if self.kind == KIND_ASYNCIO_TIMER:
-            info.append(f"when={self.timer.when}")
+            info.append(f"when={self.when()}")
         if self.fn is not None:
             if _format_callback_source is None:
                 _import_asyncio()
@@ -153,7 +192,7 @@ cdef class Handle:
     # deadline, with real TimerHandles too); other handles by identity.
     def __hash__(self):
         if self.kind == KIND_ASYNCIO_TIMER:
-            return hash(self.timer.when)
+            return hash(self.when())
         return object.__hash__(self)
 
     def __richcmp__(self, other, int op):
@@ -167,19 +206,20 @@ cdef class Handle:
             _import_asyncio()
         if not isinstance(other, _AioTimerHandle):
             return NotImplemented
+        when = self.when()
         if op == 0:
-            return self.timer.when < other._when
+            return when < other._when
         if op == 4:
-            return self.timer.when > other._when
-        eq = (self.timer.when == other._when and self.fn == other._callback
+            return when > other._when
+        eq = (when == other._when and self.fn == other._callback
               and self.args == other._args and self.cancelled_ == other._cancelled)
         if op == 2:
             return eq
         if op == 3:
             return not eq
         if op == 1:
-            return self.timer.when < other._when or eq
-        return self.timer.when > other._when or eq
+            return when < other._when or eq
+        return when > other._when or eq
 
 
 cdef Handle new_handle(object fn, tuple args, object context):

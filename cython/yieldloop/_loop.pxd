@@ -32,4 +32,6 @@ cdef class LoopCore:
     cdef int _run_once_c(self) except -1
     cdef _drain_inbox(self)
     cdef int _run_handle(self, Handle h) except -1
+    cdef int _run_locked(self, Handle h) except -1
+    cdef _report_callback_error(self, Handle h, exc)
     cdef int _run_debug(self, Handle h) except -1

@@ -23,7 +23,8 @@ cimport cython
 from yieldloop._readyqueue cimport ReadyQueue
 from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
-from yieldloop._handles cimport Handle, new_handle, KIND_ASYNCIO, KIND_ASYNCIO_TIMER
+from yieldloop._handles cimport (
+    Handle, new_handle, KIND_ASYNCIO, KIND_ASYNCIO_TIMER, KIND_ASYNCIO_THREADSAFE)
 from yieldloop.includes.capi cimport (
     yl_monotonic, PyContext_CopyCurrent, PyErr_CheckSignals, PyObject_GenericSetAttr)
 
@@ -33,11 +34,11 @@ from cpython.object cimport PyObject
 import selectors
 import sys
 import threading
+from _thread import RLock as _RLock
 from collections import deque
 from collections.abc import Mapping
 
 from asyncio import base_events, futures, tasks
-from asyncio.log import logger
 from yieldloop._aio_private import (
     extract_stack, format_callback_source, format_handle, set_running_loop)
 
@@ -154,15 +155,28 @@ cdef class LoopCore:
 
     def call_later(self, delay, callback, *args, context=None):
         """Call ``callback(*args)`` after ``delay`` seconds."""
+        cdef Handle h
         if delay is None:
             raise TypeError("delay must not be None")
-        return self._schedule(self._now() + delay, callback, args, context)
+        if self._time_overridden or self._time_set:
+            # A test clock may tell time in ints: when() gives back its sum.
+            when = self.time() + delay
+            h = self._schedule(when, callback, args, context)
+            if type(when) is not float:
+                h.extra = when
+            return h
+        return self._schedule(yl_monotonic() + delay, callback, args, context)
 
     def call_at(self, when, callback, *args, context=None):
         """Call ``callback(*args)`` at ``when`` on the loop's clock."""
+        cdef Handle h
         if when is None:
             raise TypeError("when cannot be None")
-        return self._schedule(when, callback, args, context)
+        h = self._schedule(when, callback, args, context)
+        if type(when) is not float:
+            # asyncio's TimerHandle keeps `when` as given: an int stays one.
+            h.extra = when
+        return h
 
     cdef Handle _schedule(self, double when, callback, tuple args, context):
         cdef Handle h
@@ -182,7 +196,8 @@ cdef class LoopCore:
         self._check_open()
         if self._debug_c:
             self._check_callback(callback, "call_soon_threadsafe")
-        h = self._handle(callback, args, context, KIND_ASYNCIO)
+        h = self._handle(callback, args, context, KIND_ASYNCIO_THREADSAFE)
+        h.extra = _RLock()
         self._inbox.append(h)
         self._inbox_pending = True
         self._write_to_self()
@@ -382,23 +397,48 @@ cdef class LoopCore:
         return 0
 
     cdef int _run_handle(self, Handle h) except -1:
+        if h.kind == KIND_ASYNCIO_THREADSAFE:
+            return self._run_locked(h)
         try:
             h.run()
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            # asyncio's Handle._run: the callback as it stands now (None if
-            # it cancelled its own handle).
-            context = {
-                "message": "Exception in callback "
-                + format_callback_source(h.fn, h.args, self._debug_c),
-                "exception": exc,
-                "handle": h,
-            }
-            if h.source_traceback:
-                context["source_traceback"] = h.source_traceback
-            self.call_exception_handler(context)
+            self._report_callback_error(h, exc)
         return 0
+
+    cdef int _run_locked(self, Handle h) except -1:
+        # A call_soon_threadsafe() handle (asyncio's _ThreadSafeHandle._run):
+        # its lock held while the callback runs, so that cancel() from
+        # another thread waits for it to end; one that got in first, after
+        # _run_once's check, keeps it from running.
+        lock = h.extra
+        lock.acquire()
+        try:
+            if h.cancelled_:
+                return 0
+            try:
+                h.run()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._report_callback_error(h, exc)
+        finally:
+            lock.release()
+        return 0
+
+    cdef _report_callback_error(self, Handle h, exc):
+        # asyncio's Handle._run: the callback as it stands now (None if it
+        # cancelled its own handle).
+        context = {
+            "message": "Exception in callback "
+            + format_callback_source(h.fn, h.args, self._debug_c),
+            "exception": exc,
+            "handle": h,
+        }
+        if h.source_traceback:
+            context["source_traceback"] = h.source_traceback
+        self.call_exception_handler(context)
 
     cdef int _run_debug(self, Handle h) except -1:
         cdef double t0 = self._now(), dt
@@ -407,7 +447,9 @@ cdef class LoopCore:
             self._run_handle(h)
             dt = self._now() - t0
             if dt >= self.slow_callback_duration:
-                logger.warning("Executing %s took %.3f seconds", format_handle(h), dt)
+                # asyncio's own logger, looked up now (tests patch it).
+                base_events.logger.warning(
+                    "Executing %s took %.3f seconds", format_handle(h), dt)
         finally:
             self._current_handle = None
         return 0
@@ -468,22 +510,55 @@ class _PollerSelector(selectors.BaseSelector):
 
 
 class _CallbackMap(Mapping):
+    """A selector's map over the loop's fd callbacks, as asyncio's selector
+    map is: it lists the fds with a reader or a writer, finds a key by fd
+    or by the object it was added with (an int or an object with fileno()),
+    and each key's fileobj is that object."""
+
     def __init__(self, loop):
         self._loop = loop
 
-    def __getitem__(self, fd):
+    def __getitem__(self, fileobj):
         cdef LoopCore core = self._loop
-        fd = _fileno(fd)
-        reader = core._poller_c.waiter(fd, YL_READ)
-        writer = core._poller_c.waiter(fd, YL_WRITE)
-        if reader is None and writer is None:
-            raise KeyError(fd)
-        mask = (selectors.EVENT_READ if reader is not None else 0) | (
-            selectors.EVENT_WRITE if writer is not None else 0)
-        return selectors.SelectorKey(fd, fd, mask, (reader, writer))
+        cdef int fd = core._lookup_fileobj(fileobj)
+        key = _key(core, fd)
+        if key is None:
+            raise KeyError("%r is not registered" % (fileobj,))
+        return key
 
     def __iter__(self):
-        return iter([])
+        cdef LoopCore core = self._loop
+        return iter([key.fd for key in _keys(core)])
 
     def __len__(self):
-        return 0
+        cdef LoopCore core = self._loop
+        return len(_keys(core))
+
+
+cdef object _key(LoopCore core, int fd):
+    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None."""
+    reader = core._poller_c.waiter(fd, YL_READ)
+    writer = core._poller_c.waiter(fd, YL_WRITE)
+    if reader is None and writer is None:
+        return None
+    mask = (selectors.EVENT_READ if reader is not None else 0) | (
+        selectors.EVENT_WRITE if writer is not None else 0)
+    return selectors.SelectorKey(core._fileobjs.get(fd, fd), fd, mask, (reader, writer))
+
+
+cdef list _keys(LoopCore core):
+    """Every fd's key, by fd number: the poller is scanned up to the last fd
+    with a callback (it keeps them in tables indexed by fd)."""
+    cdef list keys = []
+    cdef Py_ssize_t left = core._poller_c.nwaiters
+    cdef int fd = 0
+    if core._closed_c:
+        return keys
+    while left > 0:
+        key = _key(core, fd)
+        if key is not None:
+            keys.append(key)
+            left -= (key.events & selectors.EVENT_READ != 0) + (
+                key.events & selectors.EVENT_WRITE != 0)
+        fd += 1
+    return keys

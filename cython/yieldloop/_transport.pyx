@@ -34,6 +34,21 @@ from yieldloop._aio_private import (
 cdef object _BufferedProtocol = protocols.BufferedProtocol
 
 
+cdef extern from *:
+    """
+    /* Cython gives an instance with a __dict__ slot an empty dict at once.
+       Without one, CPython specializes the lookup of a method on the
+       instance (transport.write) as for a class without __dict__; one is
+       made again on first use (setattr, the __dict__ getter). */
+    static void yl_drop_instance_dict(PyObject *o)
+    {
+        PyObject **slot = (PyObject **)((char *)o + Py_TYPE(o)->tp_dictoffset);
+        Py_CLEAR(*slot);
+    }
+    """
+    void yl_drop_instance_dict(object o) noexcept
+
+
 @cython.final
 cdef class SocketTransport:
     """An asyncio transport over a connected stream socket (TCP or Unix)."""
@@ -51,7 +66,7 @@ cdef class SocketTransport:
     cdef Py_ssize_t _high, _low
     cdef readonly bint _protocol_paused   # pause_writing() was called
     cdef readonly bint _paused            # reading paused
-    cdef bint _closing
+    cdef readonly bint _closing           # close() or a fatal error began the end
     cdef bint _eof               # write_eof() was called
     cdef int _conn_lost
     cdef bint _writer_on
@@ -60,9 +75,14 @@ cdef class SocketTransport:
     # connection one); None before 3.15: each call in a copy of the current.
     cdef object _context
     cdef object __weakref__      # asyncio keeps transports in a WeakValueDictionary
+    # Attributes set on the instance, as on asyncio's Python transports: a
+    # method replaced there (mock.patch.object(transport, "write")) shadows
+    # the class's for callers; the transport's own C code calls its own.
+    cdef dict __dict__
 
     def __cinit__(self, loop, sock, protocol, waiter=None, extra=None, server=None,
                   context=None):
+        yl_drop_instance_dict(self)
         self._loop = <LoopCore?>loop
         self._context = context
         self._loop_obj = loop
@@ -251,12 +271,18 @@ cdef class SocketTransport:
 
     def write(self, data):
         """Send ``data`` (bytes-like) now if possible, else buffer it."""
+        self._write(data)
+
+    cdef _write(self, data):
         cdef Py_ssize_t n = 0, total
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data argument must be a bytes-like object, "
                             f"not {type(data).__name__!r}")
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            # loop.sendfile() owns the socket until it resets the waiter.
+            raise RuntimeError("unable to write; sendfile is in progress")
         total = yl_buffer_len(data)
         if total == 0:
             return
@@ -284,7 +310,12 @@ cdef class SocketTransport:
 
     def writelines(self, list_of_data):
         """write() the concatenation of the buffers (one send if possible)."""
-        self.write(b"".join(list_of_data))
+        if _OWN_WRITELINES:
+            if self._eof:
+                raise RuntimeError("Cannot call writelines() after write_eof()")
+            if self._empty_waiter is not None:
+                raise RuntimeError("unable to writelines; sendfile is in progress")
+        self._write(b"".join(list_of_data))
 
     def _write_ready(self):
         cdef Py_ssize_t n
@@ -436,6 +467,9 @@ _AsyncioSocketTransport.__module__ = __name__
 
 
 cdef bint _ATTACH_TAKES_TRANSPORT = sys.version_info >= (3, 13)
+# asyncio's socket transport has a writelines() of its own, with its own
+# error messages, from 3.12 on; before, the base class's calls write().
+cdef bint _OWN_WRITELINES = sys.version_info >= (3, 12)
 
 
 cdef _server_call(server, str name, transport):

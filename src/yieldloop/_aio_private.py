@@ -48,6 +48,9 @@ extract_stack = format_helpers.extract_stack
 #: The slow-callback warning names a handle as asyncio does (its task, if
 #: the callback is a task's step).
 format_handle = base_events._format_handle  # type: ignore[attr-defined]  # not in typeshed
+#: What call_soon_threadsafe()'s handles present as their class, where
+#: asyncio has it (3.14+; None before: they present as asyncio.Handle).
+ThreadSafeHandle = getattr(events, "_ThreadSafeHandle", None)
 
 _format_callback_source = format_helpers._format_callback_source
 _FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback_source).parameters
@@ -72,6 +75,7 @@ class Entry(NamedTuple):
     name: str
     use: str  # "call", "override", "attribute", "transport"/"handle" (asyncio reads it on ours)
     differs: str = ""  # versions where it differs, and how; "" if the same everywhere
+    since: tuple[int, int] = (3, 10)  # the first version that has it (older: not used)
 
 
 _BSEL = "asyncio.selector_events.BaseSelectorEventLoop"
@@ -98,6 +102,20 @@ PRIVATE_NAMES = (
         "3.13+: takes debug= (arguments shown only in debug mode)",
     ),
     Entry("asyncio.base_events", "_format_handle", "call"),
+    Entry(
+        "asyncio.events",
+        "_ThreadSafeHandle",
+        "call",
+        "3.14+ (call_soon_threadsafe()'s handles present as it); before: "
+        "none, they present as asyncio.Handle",
+        since=(3, 14),
+    ),
+    Entry(
+        "asyncio.base_events",
+        "logger",
+        "call",
+        "the slow-callback warning logs through it (tests patch it there)",
+    ),
     # Loop methods we override: asyncio's own code (transports, servers,
     # signal handling, sock_* methods) calls them on our loop.
     Entry(

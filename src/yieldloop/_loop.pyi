@@ -17,8 +17,9 @@ class LoopCore:
     """The Cython half of yieldloop.Loop (asyncio's Unix loop is the other).
 
     The scheduling methods return yieldloop's own cdef Handle, which
-    isinstance() sees as an asyncio.Handle (call_soon) or asyncio.TimerHandle
-    (call_later, call_at), with their API, without being a subclass.
+    isinstance() sees as an asyncio.Handle (call_soon), asyncio.TimerHandle
+    (call_later, call_at) or, on 3.14+, asyncio's _ThreadSafeHandle
+    (call_soon_threadsafe), with their API, without being a subclass.
     """
 
     def time(self) -> float: ...
@@ -76,6 +77,6 @@ class _PollerSelector(selectors.BaseSelector):
 
 class _CallbackMap(Mapping[Any, selectors.SelectorKey]):
     def __init__(self, loop: LoopCore) -> None: ...
-    def __getitem__(self, fd: Any) -> selectors.SelectorKey: ...
+    def __getitem__(self, fileobj: Any) -> selectors.SelectorKey: ...
     def __iter__(self) -> Iterator[Any]: ...
     def __len__(self) -> int: ...

@@ -18,6 +18,9 @@ class SocketTransport:
     def _protocol_paused(self) -> bool: ...
     @property
     def _paused(self) -> bool: ...
+    @property
+    def _closing(self) -> bool: ...
+    __dict__: dict[str, Any]
 
     def __new__(
         cls, loop: Any, sock: socket.socket, protocol: asyncio.BaseProtocol,
