@@ -42,7 +42,10 @@ from ._sockets import (
     sock_connect,
     sock_recv,
     sock_recv_into,
+    sock_recvfrom,
+    sock_recvfrom_into,
     sock_sendall,
+    sock_sendto,
 )
 from ._streams import (
     Server,
@@ -112,7 +115,10 @@ __all__ = [
     "sock_connect",
     "sock_recv",
     "sock_recv_into",
+    "sock_recvfrom",
+    "sock_recvfrom_into",
     "sock_sendall",
+    "sock_sendto",
     "spawn",
     "start_server",
     "start_unix_server",
