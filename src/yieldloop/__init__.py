@@ -56,6 +56,7 @@ from ._streams import (
     start_unix_server,
 )
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
+from ._subprocess import Process, open_process, run_process
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
 from ._tracer import Tracer
@@ -86,6 +87,7 @@ __all__ = [
     "Lock",
     "POLL_BACKEND",
     "PriorityQueue",
+    "Process",
     "Queue",
     "QueueEmpty",
     "QueueFull",
@@ -106,9 +108,11 @@ __all__ = [
     "getaddrinfo",
     "notify_closing",
     "open_connection",
+    "open_process",
     "open_unix_connection",
     "run",
     "run_asyncio",
+    "run_process",
     "shield",
     "sleep",
     "sock_accept",
