@@ -509,6 +509,9 @@ async def run_process(args, *, stdin=b"", capture_stdout=False, capture_stderr=F
     """
     if _is_pipe(stdin):
         raise ValueError("run_process(): pass the bytes to feed as stdin=..., not subprocess.PIPE")
+    if isinstance(stdin, str):
+        raise TypeError("run_process(): stdin takes bytes to feed (encode the text), or "
+                        "None, DEVNULL, an fd or a file")
     if capture_stdout:
         if options.get("stdout") is not None:
             raise ValueError("run_process(): give capture_stdout=True or stdout=..., not both")
