@@ -244,6 +244,37 @@ def test_cancel_during_a_datagram_receive_leaves_nothing_registered(call):
         yl.run(main)
 
 
+def test_sock_sendto_to_a_full_unconnected_unix_receiver_waits_without_spinning(tmp_path):
+    # Linux reports an unconnected Unix datagram socket writable even while
+    # its receiver's queue is full: waiting for writability alone would
+    # wake the sender over and over. It retries in time instead.
+    a, b = unix_dgram(tmp_path / "a"), unix_dgram(tmp_path / "b")
+    target = str(tmp_path / "b")
+    with a, b:
+        queued = 0
+        try:
+            while True:
+                a.sendto(b"q", target)
+                queued += 1
+        except BlockingIOError:
+            pass
+
+        async def main():
+            sender = yl.spawn(yl.sock_sendto(a, b"last", target))
+            before = yl.stats()["switches"]
+            await yl.sleep(0.3)
+            assert not sender.done()
+            # A spin takes thousands of steps in 0.3 s; retries that back
+            # off from 1 ms to 50 ms take a dozen or so.
+            assert yl.stats()["switches"] - before < 100
+            for _ in range(queued):
+                await yl.sock_recvfrom(b, 10)
+            assert await sender == 4
+            return await yl.sock_recvfrom(b, 10)
+
+        assert yl.run(main)[0] == b"last"
+
+
 def test_cancel_during_sock_sendto_leaves_nothing_registered(tmp_path):
     a, b = unix_dgram(tmp_path / "a"), unix_dgram(tmp_path / "b")
     target = str(tmp_path / "b")

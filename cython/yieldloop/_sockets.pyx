@@ -20,7 +20,7 @@ The wait names the socket object as the fd's owner, which lets the kernel
 tell a socket closed behind its back from a new one that got its fd number
 (see Kernel._evict_stale).
 """
-from yieldloop._traps cimport Trap, make_trap, TRAP_READ, TRAP_WRITE
+from yieldloop._traps cimport Trap, make_trap, TRAP_READ, TRAP_WRITE, TRAP_SLEEP
 from yieldloop.includes.net cimport (
     YL_WOULD_BLOCK, yl_recv_bytes, yl_recv_into, yl_send_from, yl_buffer_len)
 
@@ -29,6 +29,7 @@ import os as _os
 import socket as _socket
 
 cdef object _MSG_DONTWAIT = _socket.MSG_DONTWAIT
+cdef object _AF_UNIX = getattr(_socket, "AF_UNIX", None)
 
 
 cdef inline Trap _wait(int fd, object owner, int kind):
@@ -179,6 +180,9 @@ async def sock_sendto(sock, data, address):
     """
     cdef int fd = _fileno(sock, "sock_sendto()")
     _need_no_timeout(sock, "sock_sendto()")
+    cdef bint woken = False
+    cdef double backoff = 0.001
+    cdef Trap nap
     if sock.family in (_socket.AF_INET, _socket.AF_INET6):
         address = await _numeric_address(sock, address)
     while True:
@@ -186,7 +190,17 @@ async def sock_sendto(sock, data, address):
             return sock.sendto(data, _MSG_DONTWAIT, address)
         except BlockingIOError:
             pass
+        if woken and sock.family == _AF_UNIX:
+            # Woken as writable, and still EAGAIN: an unconnected Unix
+            # datagram socket whose receiver's queue is full, which Linux
+            # reports writable all along. Retry in time, not in a spin.
+            nap = make_trap(TRAP_SLEEP)
+            nap.delay = backoff
+            await nap
+            backoff = min(backoff * 2, 0.05)
+            continue
         await _wait(fd, sock, TRAP_WRITE)
+        woken = True
 
 
 async def _numeric_address(sock, address):
