@@ -60,8 +60,9 @@ def _open_exit_fd(int pid):
     with the errno otherwise. (A module function, so tests can replace it to
     take the other paths.)"""
     cdef int fd = yl_proc_exit_fd(pid)
+    cdef int err = errno
     if fd < 0:
-        raise OSError(errno, _os.strerror(errno))
+        raise OSError(err, _os.strerror(err))
     return fd
 
 
