@@ -183,8 +183,8 @@ async def sock_sendto(sock, data, address):
     cdef bint woken = False
     cdef double backoff = 0.001
     cdef Trap nap
-    if sock.family in (_socket.AF_INET, _socket.AF_INET6):
-        address = await _numeric_address(sock, address)
+    if _needs_lookup(sock, address):
+        address = await _resolved(sock, address)
     while True:
         try:
             return sock.sendto(data, _MSG_DONTWAIT, address)
@@ -203,20 +203,26 @@ async def sock_sendto(sock, data, address):
         woken = True
 
 
-async def _numeric_address(sock, address):
+cdef bint _needs_lookup(object sock, object address) except -1:
     # Python's sendto() would resolve a host name itself, blocking the
-    # kernel for as long as DNS takes: resolve it here instead, in a thread.
+    # kernel for as long as DNS takes: such a name is resolved first.
     if type(address) is not tuple or len(address) < 2 or type(address[0]) is not str:
-        return address              # sendto() says what is wrong with it
+        return False                # not an IP address; sendto() judges it
     host = address[0]
-    if host in ("", "<broadcast>"):
-        return address              # Python's own names for INADDR_ANY / BROADCAST
+    if host == "" or host == "<broadcast>":
+        return False                # Python's own names for INADDR_ANY / BROADCAST
+    family = sock.family
+    if family != _socket.AF_INET and family != _socket.AF_INET6:
+        return False
     try:
-        _socket.inet_pton(sock.family, host)
-        return address
+        _socket.inet_pton(family, host)
     except (OSError, ValueError):
-        pass
-    infos = await getaddrinfo(host, address[1], family=sock.family, type=sock.type,
+        return True
+    return False
+
+
+async def _resolved(sock, address):
+    infos = await getaddrinfo(address[0], address[1], family=sock.family, type=sock.type,
                               proto=sock.proto)
     if not infos:
         raise OSError("getaddrinfo() returned no address for %r" % (address,))
