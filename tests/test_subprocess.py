@@ -237,6 +237,18 @@ def test_run_process_works_from_a_generator():
     assert yl.run(gen) == (b"1\n", b"2\n")
 
 
+def test_open_process_and_its_methods_work_from_a_generator():
+    def gen():
+        proc = yield from yl.open_process(py("import sys; sys.exit(len(sys.stdin.read()))"),
+                                          stdin=subprocess.PIPE)
+        yield from proc.stdin.send_all(b"four")
+        yield proc.stdin.aclose()
+        code = yield from proc.wait()
+        return code, (yield proc.wait())
+
+    assert yl.run(gen) == (4, 4)
+
+
 def test_cancelling_run_process_kills_and_reaps_the_child(tmp_path, wait_mode):
     pidfile = str(tmp_path / "pid")
 
