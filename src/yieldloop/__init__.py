@@ -42,7 +42,10 @@ from ._sockets import (
     sock_connect,
     sock_recv,
     sock_recv_into,
+    sock_recvfrom,
+    sock_recvfrom_into,
     sock_sendall,
+    sock_sendto,
 )
 from ._streams import (
     Server,
@@ -53,6 +56,7 @@ from ._streams import (
     start_unix_server,
 )
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
+from ._subprocess import Process, open_process, run_process
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
 from ._tracer import Tracer
@@ -83,6 +87,7 @@ __all__ = [
     "Lock",
     "POLL_BACKEND",
     "PriorityQueue",
+    "Process",
     "Queue",
     "QueueEmpty",
     "QueueFull",
@@ -103,16 +108,21 @@ __all__ = [
     "getaddrinfo",
     "notify_closing",
     "open_connection",
+    "open_process",
     "open_unix_connection",
     "run",
     "run_asyncio",
+    "run_process",
     "shield",
     "sleep",
     "sock_accept",
     "sock_connect",
     "sock_recv",
     "sock_recv_into",
+    "sock_recvfrom",
+    "sock_recvfrom_into",
     "sock_sendall",
+    "sock_sendto",
     "spawn",
     "start_server",
     "start_unix_server",
