@@ -23,6 +23,7 @@ WORKLOADS = (
     "echo_streams",
     "echo_sock",
     "echo_protocols",
+    "echo_tls",
     "memory",
     "import_time",
 )
