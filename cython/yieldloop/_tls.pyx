@@ -199,7 +199,12 @@ cdef class TLSStream:
                         self._flush_out()           # the alert, so that the peer knows why
                         raise
                     self._flush_out()
-                    got = self._recv_ciphertext()
+                    try:
+                        got = self._recv_ciphertext()
+                    except ConnectionResetError as e:
+                        raise ConnectionResetError(
+                            e.errno, "the peer reset the connection during the TLS handshake"
+                        ) from e
                     if got == RAW_WAIT:
                         await _wait_readable(tr)
                     elif got == RAW_EOF and not self._incoming.pending:
