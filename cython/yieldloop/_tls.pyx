@@ -38,6 +38,7 @@ SHUTDOWN_TIMEOUT = 30.0
 
 cdef object SSLContext = _ssl.SSLContext
 cdef object MemoryBIO = _ssl.MemoryBIO
+cdef object SSLObject = _ssl.SSLObject
 cdef object SSLWantReadError = _ssl.SSLWantReadError
 cdef object SSLZeroReturnError = _ssl.SSLZeroReturnError
 cdef object SSLEOFError = _ssl.SSLEOFError
@@ -497,8 +498,12 @@ cdef TLSStream _new_tls(Stream transport, object context, bint server_side,
     s._outgoing = MemoryBIO()
     s._sslobj = context.wrap_bio(s._incoming, s._outgoing, server_side=server_side,
                                  server_hostname=server_hostname)
-    s._ssl_read = s._sslobj.read
-    s._ssl_write = s._sslobj.write
+    # ssl.SSLObject's read() and write() are Python methods that only call
+    # the same method of its _ssl._SSLSocket: call that one, one Python
+    # frame less per record (not for a subclass, which may add to them).
+    inner = getattr(s._sslobj, "_sslobj", None) if type(s._sslobj) is SSLObject else None
+    s._ssl_read = (inner or s._sslobj).read
+    s._ssl_write = (inner or s._sslobj).write
     s._in_write = s._incoming.write
     s._out_read = s._outgoing.read
     s._rbuf = bytearray()
