@@ -592,6 +592,53 @@ def test_closing_a_tls_stream_wakes_its_reader(server_ctx, client_ctx):
     yl.run(main)
 
 
+def test_aclose_while_another_task_reads_closes_and_wakes_the_reader(server_ctx, client_ctx):
+    async def main():
+        async with yl.timeout(LIMIT):
+            async with await yl.start_server(echo, "127.0.0.1", 0, ssl=server_ctx) as server:
+                port = server.sockets[0].getsockname()[1]
+                s = await yl.open_connection("127.0.0.1", port, ssl=client_ctx)
+                reader = yl.spawn(s.read(10))
+                await settle()
+                await s.aclose()
+                assert s.closed
+                with pytest.raises(yl.ClosedResourceError):
+                    await reader
+        assert_clean()
+
+    yl.run(main)
+
+
+def test_an_sslobject_subclass_of_the_context_is_used(server_ctx, ca):
+    calls = []
+
+    class Counting(ssl.SSLObject):
+        def read(self, *args):
+            calls.append("read")
+            return super().read(*args)
+
+        def write(self, data):
+            calls.append("write")
+            return super().write(data)
+
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    ctx.sslobject_class = Counting
+
+    async def main():
+        async with yl.timeout(LIMIT):
+            async with await yl.start_server(echo, "127.0.0.1", 0, ssl=server_ctx) as server:
+                port = server.sockets[0].getsockname()[1]
+                async with await yl.open_connection("127.0.0.1", port, ssl=ctx) as s:
+                    assert type(s.ssl_object) is Counting
+                    await s.send_all(b"counted")
+                    assert await s.readexactly(7) == b"counted"
+        assert "read" in calls and "write" in calls
+        assert_clean()
+
+    yl.run(main)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"ssl": "yes"}, TypeError, "ssl should be an ssl.SSLContext or True"),
     ({"server_hostname": "localhost"}, ValueError, "server_hostname is only meaningful with ssl"),

@@ -29,7 +29,8 @@ from yieldloop.includes.net cimport yl_recv_chunk, yl_buffer_len
 
 import ssl as _ssl
 
-from yieldloop._errors import ClosedResourceError, IncompleteReadError, LimitOverrunError
+from yieldloop._errors import (
+    BusyResourceError, ClosedResourceError, IncompleteReadError, LimitOverrunError)
 from yieldloop._structured import timeout as _timeout
 
 #: Seconds a handshake may take, and the closing exchange (asyncio's defaults).
@@ -430,8 +431,10 @@ cdef class TLSStream:
             if not self._transport._closed:
                 async with _timeout(self._shutdown_timeout):
                     await self._shutdown()
-        except (TimeoutError, OSError, ClosedResourceError):
-            pass                            # SSLError is an OSError
+        except (TimeoutError, OSError, BusyResourceError):
+            # SSLError and ClosedResourceError are OSErrors; busy: another
+            # task is reading, and the close wakes it.
+            pass
         finally:
             self.close()
 
