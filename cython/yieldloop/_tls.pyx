@@ -146,12 +146,18 @@ cdef class TLSStream:
             self._eof = True
             data = b""
         else:
+            if type(data) is not bytes:     # from an SSLObject subclass of the context's
+                data = bytes(data)
             if PyBytes_GET_SIZE(data) == 0:
                 self._eof = True
             self._ssl_more = PyBytes_GET_SIZE(data) == RECV_CHUNK
         if self._outgoing.pending:
-            # Reading can make records to send (a TLS 1.3 key update).
-            self._flush_out()
+            # Reading can make records to send (a TLS 1.3 key update). A
+            # send error is the Stream's to report, at the next write.
+            try:
+                self._flush_out()
+            except OSError:
+                pass
         return data
 
     cdef object _pull(self):
@@ -185,6 +191,7 @@ cdef class TLSStream:
 
     async def _handshake(self, double handshake_timeout):
         cdef Stream tr = self._transport
+        cdef int got
         scope = _timeout(handshake_timeout)
         try:
             async with scope:
@@ -198,18 +205,23 @@ cdef class TLSStream:
                         raise ConnectionResetError(
                             "the peer closed the connection during the TLS handshake") from e
                     except SSLError:
-                        self._flush_out()           # the alert, so that the peer knows why
+                        try:
+                            self._flush_out()       # the alert, so that the peer knows why
+                        except OSError:
+                            pass
                         raise
-                    self._flush_out()
                     try:
+                        self._flush_out()
                         got = self._recv_ciphertext()
-                    except ConnectionResetError as e:
+                    except ConnectionError as e:    # reset, broken pipe
                         raise ConnectionResetError(
                             e.errno, "the peer reset the connection during the TLS handshake"
                         ) from e
                     if got == RAW_WAIT:
                         await _wait_readable(tr)
-                    elif got == RAW_EOF and not self._incoming.pending:
+                    elif got == RAW_EOF:
+                        # OpenSSL took every whole record and wants more:
+                        # none will come.
                         raise ConnectionResetError(
                             "the peer closed the connection during the TLS handshake")
         except TimeoutError:
