@@ -530,6 +530,22 @@ def test_a_client_that_never_speaks_is_dropped_after_the_handshake_timeout(serve
     yl.run(main)
 
 
+def test_closing_the_server_during_a_handshake_ends_that_connection(server_ctx):
+    async def main():
+        async with yl.timeout(LIMIT):
+            server = await yl.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+            port = server.sockets[0].getsockname()[1]
+            raw = await yl.open_connection("127.0.0.1", port)   # never says a word
+            await settle()
+            assert yl.stats()["tasks"] == 3     # main, the acceptor, the handshake
+            await server.aclose()
+            assert await raw.read(1) == b""     # the server closed it
+            await raw.aclose()
+        assert_clean()
+
+    yl.run(main)
+
+
 def test_aclose_gives_up_on_a_peer_that_never_answers_close_notify(server_ctx, client_ctx):
     lsock, port = listener()
     release = threading.Event()
