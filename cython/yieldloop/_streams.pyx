@@ -350,7 +350,8 @@ cdef class Stream:
         """Upgrade the connection to TLS (after a plaintext exchange such as
         STARTTLS): send what is buffered, run the handshake, and return a
         TLSStream over this stream's socket. This Stream is then the TLS
-        stream's: use only the one returned. On failure the socket is closed.
+        stream's: use only the one returned. If the handshake fails, the
+        socket is closed.
 
             tls = await stream.start_tls(ssl.create_default_context(),
                                          server_hostname="mail.example.org")
