@@ -107,7 +107,7 @@ def test_tls_echo_over_tcp_between_a_server_and_a_client(server_ctx, client_ctx)
                     assert await s.readline() == b"line one\n"
                     assert await s.readuntil(b"two\n") == b"line two\n"
                     # Larger than many records and than the write buffer's marks.
-                    big = os.urandom(1 << 20)
+                    big = os.urandom(256 * 1024)
                     await s.send_all(big)
                     assert await s.readexactly(len(big)) == big
                     s.writelines([b"a", b"b", b"c"])
