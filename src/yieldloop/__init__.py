@@ -66,6 +66,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:  # at run time they come from __getattr__ below, on first use
     from asyncio import CancelledError, InvalidStateError
 
+    from ._tls import TLSStream
     from .loop import EventLoopPolicy, Loop, install, run_asyncio
 
 __version__ = "0.1.0"
@@ -95,6 +96,7 @@ __all__ = [
     "Semaphore",
     "Server",
     "Stream",
+    "TLSStream",
     "Task",
     "TaskGroup",
     "Tracer",
@@ -150,11 +152,12 @@ def new_event_loop():
 
 _FROM_ASYNCIO = ("CancelledError", "InvalidStateError")
 _FROM_LOOP = ("Loop", "EventLoopPolicy", "install", "run_asyncio")
+_FROM_TLS = ("TLSStream",)
 
 
 def __getattr__(name):
-    # asyncio's exceptions and the asyncio front end, imported on first use
-    # (asyncio is slow to import and the native API does not need it).
+    # asyncio's exceptions, the asyncio front end and TLS (the ssl module),
+    # imported on first use: slow to import, and most programs do not need them.
     if name in _FROM_ASYNCIO:
         import asyncio
 
@@ -163,6 +166,10 @@ def __getattr__(name):
         from . import loop
 
         value = getattr(loop, name)
+    elif name in _FROM_TLS:
+        from . import _tls
+
+        value = getattr(_tls, name)
     else:
         raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
     globals()[name] = value
@@ -174,5 +181,5 @@ def __dir__():
     # other tools that walk dir() then document them (getting one imports
     # asyncio then, and only then). The module's own hooks are left out, so
     # that help() does not list them with the API.
-    names = set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP)
+    names = set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP) | set(_FROM_TLS)
     return sorted(names - {"__getattr__", "__dir__"})
