@@ -153,6 +153,8 @@ def __getattr__(name):
         from . import loop
 
         value = getattr(loop, name)
+    elif name == "testing":  # yieldloop.testing.MockClock without its own import
+        from . import testing as value
     else:
         raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
     globals()[name] = value
