@@ -1001,7 +1001,13 @@ cdef class Kernel:
         if kind == TRAP_YIELD:
             return self._answer(t, trap, None, None)
         if kind == TRAP_SLEEP:
-            trap.timer.when = self._now() + trap.delay
+            if self._clock is None:
+                trap.timer.when = yl_monotonic() + trap.delay
+            else:
+                try:
+                    trap.timer.when = self._clock_time() + trap.delay
+                except Exception as e:       # a broken clock fails this sleep, as a bad fd does
+                    return self._fail_trap(t, trap, e)
             self._timers.push(trap, &trap.timer)
         elif kind == TRAP_READ or kind == TRAP_WRITE:
             side = YL_READ if kind == TRAP_READ else YL_WRITE

@@ -154,7 +154,9 @@ def __getattr__(name):
 
         value = getattr(loop, name)
     elif name == "testing":  # yieldloop.testing.MockClock without its own import
-        from . import testing as value
+        import importlib  # (`from . import testing` would come back here)
+
+        value = importlib.import_module(".testing", __name__)
     else:
         raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
     globals()[name] = value
