@@ -52,6 +52,7 @@ from ._streams import (
     start_server,
     start_unix_server,
 )
+from ._signals import SignalReceiver, open_signal_receiver
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
@@ -89,6 +90,7 @@ __all__ = [
     "QueueShutDown",
     "Semaphore",
     "Server",
+    "SignalReceiver",
     "Stream",
     "Task",
     "TaskGroup",
@@ -103,6 +105,7 @@ __all__ = [
     "getaddrinfo",
     "notify_closing",
     "open_connection",
+    "open_signal_receiver",
     "open_unix_connection",
     "run",
     "run_asyncio",
