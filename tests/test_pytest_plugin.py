@@ -1,5 +1,7 @@
 """The pytest plugin (yieldloop.pytest_plugin), run on test files made by pytester."""
 
+import pathlib
+import re
 from importlib.metadata import entry_points
 
 import pytest
@@ -263,3 +265,14 @@ def test_plugin_can_be_turned_off_with_no_yieldloop(pytester):
     assert result.ret != 0
     # Without the plugin its mark is unknown.
     result.stdout.fnmatch_lines(["*'yieldloop' not found in `markers` configuration option*"])
+
+
+TESTING_GUIDE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "howto" / "testing.md"
+
+
+@pytest.mark.skipif(not TESTING_GUIDE.exists(), reason="needs the source tree's docs/")
+def test_the_testing_guide_example_passes(pytester):
+    text = TESTING_GUIDE.read_text()
+    code = re.search(r"## The pytest plugin\n.*?```python\n(.*?)```", text, re.S).group(1)
+    result = _run(pytester, code)
+    result.assert_outcomes(passed=3)

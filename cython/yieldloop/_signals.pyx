@@ -271,8 +271,7 @@ cdef object _closed_error():
 
 
 def open_signal_receiver(*signals):
-    """open_signal_receiver(*signals)\n--\n
-    Receive ``signals`` (signal numbers, e.g. ``signal.SIGTERM``) in a task.
+    """Receive ``signals`` (signal numbers, e.g. ``signal.SIGTERM``) in a task.
 
         async with yieldloop.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as sigs:
             async for signum in sigs:
