@@ -37,6 +37,7 @@ supported; do async set-up in the test, or in a helper it awaits.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import pytest
 
@@ -106,9 +107,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     funcargs = pyfuncitem.funcargs
     kwargs = {arg: funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
     kernel = funcargs.get("yieldloop_kernel")
-    if kernel is None:
+    if not isinstance(kernel, yieldloop.Kernel):
         kernel = yieldloop.Kernel()
-    kernel.run(pyfuncitem.obj(**kwargs), clock=funcargs.get("yieldloop_clock"))
+    clock: Any = funcargs.get("yieldloop_clock")  # a MockClock, or another clock a test's fixture gives
+    kernel.run(pyfuncitem.obj(**kwargs), clock=clock)
     return True
 
 
