@@ -351,6 +351,24 @@ def test_sigint_goes_to_a_receiver_that_takes_it_and_back_to_ctrl_c_after():
     assert out == ["received True", "main cancelled", "KeyboardInterrupt True"]
 
 
+def test_sigint_stays_ctrl_c_while_a_receiver_takes_other_signals():
+    out = run_child("""
+        async def main():
+            async with yl.open_signal_receiver(SIGUSR1, SIGTERM):
+                try:
+                    kill(SIGINT)
+                    await yl.sleep(30)
+                except yl.CancelledError:
+                    print("main cancelled")
+                    raise
+        try:
+            yl.run(main)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", signal.getsignal(SIGUSR1) is signal.SIG_DFL)
+    """)
+    assert out == ["main cancelled", "KeyboardInterrupt True"]
+
+
 def test_unreceived_sigint_at_the_end_of_the_block_is_a_ctrl_c():
     out = run_child("""
         async def main():
