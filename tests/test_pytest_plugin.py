@@ -273,6 +273,6 @@ TESTING_GUIDE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "howto
 @pytest.mark.skipif(not TESTING_GUIDE.exists(), reason="needs the source tree's docs/")
 def test_the_testing_guide_example_passes(pytester):
     text = TESTING_GUIDE.read_text()
-    code = re.search(r"## The pytest plugin\n.*?```python\n(.*?)```", text, re.S).group(1)
+    code = re.search(r"## The pytest plugin\n.*?```python\n(.*?)```", text, re.DOTALL).group(1)
     result = _run(pytester, code)
     result.assert_outcomes(passed=3)

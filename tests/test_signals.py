@@ -47,6 +47,7 @@ def run_child(*parts, timeout=60):
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,
     )
     assert proc.returncode == 0, f"child exited with {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
     return proc.stdout.splitlines()
@@ -322,7 +323,7 @@ def test_unreceived_sigterm_with_the_default_handler_terminates_the_process():
                 print("not reached", flush=True)
             yl.run(main)
         """)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert proc.stdout.splitlines() == ["in block"]
     assert proc.returncode == -signal.SIGTERM
@@ -477,9 +478,8 @@ def test_bad_signals_are_refused_with_a_clear_error(args, error, words):
 
 def test_entering_without_a_running_kernel_is_a_runtime_error_and_installs_nothing():
     before = signal.getsignal(signal.SIGUSR1)
-    with pytest.raises(RuntimeError, match="needs a running yieldloop kernel"):
-        with yl.open_signal_receiver(signal.SIGUSR1):
-            pass
+    with pytest.raises(RuntimeError, match="needs a running yieldloop kernel"), yl.open_signal_receiver(signal.SIGUSR1):
+        pass
     assert signal.getsignal(signal.SIGUSR1) is before
 
 

@@ -75,7 +75,7 @@ def _marked(obj: object) -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makeitem(collector, name, obj):  # noqa: ANN001, ANN201
+def pytest_pycollect_makeitem(collector, name, obj):
     # pytest refuses generator test functions ("yield tests"); collect
     # the marked ones as ordinary tests, parametrization included.
     if not (inspect.isgeneratorfunction(obj) and collector.istestfunction(obj, name)):
@@ -115,7 +115,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 @pytest.fixture
-def yieldloop_clock():  # noqa: ANN201
+def yieldloop_clock():
     """A MockClock(autojump_threshold=0): the test runs in virtual time."""
     from yieldloop.testing import MockClock
 
@@ -123,7 +123,7 @@ def yieldloop_clock():  # noqa: ANN201
 
 
 @pytest.fixture
-def yieldloop_kernel():  # noqa: ANN201
+def yieldloop_kernel():
     """The yieldloop.Kernel the test runs on."""
     import yieldloop
 

@@ -62,11 +62,9 @@ class MockClock:
         self.autojump_threshold = autojump_threshold
 
     def __repr__(self) -> str:
-        return "<MockClock time=%.9f rate=%r autojump_threshold=%r at %#x>" % (
-            self.current_time(),
-            self._rate,
-            self._autojump_threshold,
-            id(self),
+        return (
+            f"<MockClock time={self.current_time():.9f} rate={self._rate!r} "
+            f"autojump_threshold={self._autojump_threshold!r} at {id(self):#x}>"
         )
 
     @property
