@@ -55,6 +55,7 @@ from ._streams import (
     start_server,
     start_unix_server,
 )
+from ._signals import SignalReceiver, open_signal_receiver
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
 from ._subprocess import Process, open_process, run_process
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
@@ -95,6 +96,7 @@ __all__ = [
     "QueueShutDown",
     "Semaphore",
     "Server",
+    "SignalReceiver",
     "Stream",
     "TLSStream",
     "Task",
@@ -111,6 +113,7 @@ __all__ = [
     "notify_closing",
     "open_connection",
     "open_process",
+    "open_signal_receiver",
     "open_unix_connection",
     "run",
     "run_asyncio",
@@ -170,6 +173,10 @@ def __getattr__(name):
         from . import _tls
 
         value = getattr(_tls, name)
+    elif name == "testing":  # yieldloop.testing.MockClock without its own import
+        import importlib  # (`from . import testing` would come back here)
+
+        value = importlib.import_module(".testing", __name__)
     else:
         raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
     globals()[name] = value
