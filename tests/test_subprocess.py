@@ -358,9 +358,15 @@ def test_a_process_ended_by_a_signal_has_a_negative_returncode(wait_mode):
             getattr(proc, end)()
             codes.append(await proc.wait())
             assert proc.returncode == codes[-1]
-        proc = await yl.open_process(py("import time; time.sleep(60)"))
+        # The child says when it is running our code: a SIGINT that lands
+        # while Python is still starting ends it with status 1 instead.
+        proc = await yl.open_process(
+            py("import sys, time; print('ready', flush=True); time.sleep(60)"),
+            stdout=subprocess.PIPE)
+        assert await proc.stdout.readline() == b"ready\n"
         proc.send_signal(signal.SIGINT)
         codes.append(await proc.wait())
+        await proc.aclose()
         return codes
 
     # SIGINT reaches Python's default handler: KeyboardInterrupt, then
