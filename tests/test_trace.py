@@ -10,6 +10,7 @@ import pytest
 
 import yieldloop as yl
 from yieldloop import trace
+from yieldloop.testing import MockClock
 
 
 async def _worker(delay):
@@ -78,9 +79,14 @@ main    returned 30.0
 """
 
 
-def traced(program=_program):
+def traced(program=_program, *, real_time=False):
+    """Run ``program`` under a tracer. On a virtual clock that jumps to the
+    next timer when every task waits (unless ``real_time``): the same
+    events on every run, where a stalled machine would wake both sleepers
+    of _program in one pass."""
     tracer = yl.Tracer()
-    yl.run(program, trace=tracer)
+    clock = None if real_time else MockClock(autojump_threshold=0)
+    yl.run(program, trace=tracer, clock=clock)
     return tracer
 
 
@@ -89,7 +95,7 @@ def test_text_log_of_a_fixed_program_is_exact():
 
 
 def test_text_log_with_times_has_increasing_timestamps():
-    lines = trace.text(traced()).splitlines()[1:]
+    lines = trace.text(traced(real_time=True)).splitlines()[1:]
     times = [float(line.split(" ms")[0]) for line in lines]
     assert times == sorted(times)
     assert times[-1] >= 20.0                # the slow sleep lasted 20 ms
@@ -184,7 +190,7 @@ def test_png_is_drawn_when_matplotlib_is_installed(tmp_path):
 
 def test_tracer_limit_drops_and_counts_the_excess():
     tracer = yl.Tracer(limit=10)
-    yl.run(_program, trace=tracer)
+    yl.run(_program, trace=tracer, clock=MockClock(autojump_threshold=0))
     assert len(tracer) == 10 and tracer.dropped == 27
     assert "(27 more dropped)" in trace.text(tracer)
     with pytest.raises(ValueError):
