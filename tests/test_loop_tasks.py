@@ -1,0 +1,1204 @@
+"""yieldloop.Loop's own Task and Future behave as asyncio's.
+
+Each test runs one asyncio program twice, on asyncio's own loop (asyncio's C
+Task and Future) and on yieldloop.Loop (yieldloop's Task and Future), and
+asserts that what the program observed is the same: results, exceptions and
+their messages, the order in which things ran, what reached the exception
+handler. The runner also checks that on yieldloop.Loop the program really
+ran in yieldloop's Task, so that a fallback to asyncio's classes cannot pass
+unnoticed.
+"""
+
+import asyncio
+import concurrent.futures
+import contextvars
+import gc
+import io
+import re
+import sys
+import types
+
+import pytest
+
+import yieldloop
+
+PY311 = sys.version_info >= (3, 11)
+PY312 = sys.version_info >= (3, 12)
+PY314 = sys.version_info >= (3, 14)
+
+
+def _run_on(factory, program):
+    loop = factory()
+    seen = []
+
+    def handler(lp, context):
+        exc = context.get("exception")
+        seen.append(("handler", context["message"], type(exc).__name__ if exc else None,
+                     "task" in context or "future" in context))
+
+    loop.set_exception_handler(handler)
+    asyncio.set_event_loop(loop)
+    kinds = []
+
+    async def main():
+        kinds.append(type(asyncio.current_task()).__module__)
+        return await program(loop, seen)
+
+    try:
+        try:
+            result = ("returned", loop.run_until_complete(main()))
+        except BaseException as exc:  # noqa: BLE001 - what the program raised is the outcome
+            result = ("raised", type(exc).__name__, str(exc))
+        gc.collect()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    gc.collect()
+    return kinds, result, seen
+
+
+def same(program):
+    """Run ``program(loop, seen)`` on both loops; assert they saw the same."""
+    a_kinds, a_result, a_seen = _run_on(asyncio.new_event_loop, program)
+    y_kinds, y_result, y_seen = _run_on(yieldloop.new_event_loop, program)
+    assert y_kinds == ["yieldloop._aiotask"], "the program did not run in yieldloop's Task"
+    assert a_kinds != y_kinds
+    assert (y_result, y_seen) == (a_result, a_seen)
+    return y_result, y_seen
+
+
+def _name(task_or_name):
+    """A task name with its number hidden ("Task-17" -> "Task-N")."""
+    name = task_or_name if isinstance(task_or_name, str) else task_or_name.get_name()
+    return re.sub(r"Task-\d+", "Task-N", name)
+
+
+def _scrub(text):
+    """A repr or message with what differs between runs hidden."""
+    text = re.sub(r"Task-\d+", "Task-N", text)
+    text = re.sub(r" at 0x[0-9a-f]+", "", text)
+    return re.sub(r"\.py:\d+", ".py", text)
+
+
+async def _give_way(n=1):
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+# --- what a task and a future are
+
+
+def test_task_and_future_present_as_asyncios_classes():
+    async def program(loop, seen):
+        task = loop.create_task(_give_way())
+        fut = loop.create_future()
+        out = (isinstance(task, asyncio.Task), isinstance(task, asyncio.Future),
+               isinstance(fut, asyncio.Future), asyncio.isfuture(task), asyncio.isfuture(fut),
+               task.__class__.__name__, fut.__class__.__name__,
+               asyncio.iscoroutine(task), asyncio.iscoroutine(fut))
+        fut.cancel()
+        await task
+        return out
+
+    assert same(program)[0] == ("returned", (True, True, True, True, True, "Task", "Future",
+                                             False, False))
+
+
+def test_the_classes_have_asyncios_attribute_names():
+    def names(cls):
+        return {n for n in dir(cls) if not n.startswith("__")}
+
+    async def program(loop, seen):
+        task = loop.create_task(_give_way())
+        fut = loop.create_future()
+        out = (sorted(names(type(task)) ^ names(asyncio.Task)),
+               sorted(names(type(fut)) ^ names(asyncio.Future)))
+        await task
+        return out
+
+    assert same(program)[0] == ("returned", ([], []))
+
+
+def test_tasks_and_futures_take_attributes_and_weak_references():
+    import weakref
+
+    async def program(loop, seen):
+        task = loop.create_task(_give_way())
+        fut = loop.create_future()
+        task.note, fut.note = "t", "f"
+        refs = (weakref.ref(task)() is task, weakref.ref(fut)() is fut)
+        await task
+        return task.note, fut.note, refs
+
+    assert same(program)[0] == ("returned", ("t", "f", (True, True)))
+
+
+def test_task_and_future_subscript_as_generic_aliases():
+    async def program(loop, seen):
+        t, f = loop.create_task(_give_way()), loop.create_future()
+        out = (type(t)[int].__args__, type(f)[str].__args__)
+        await t
+        return out
+
+    assert same(program)[0] == ("returned", ((int,), (str,)))
+
+
+# --- results, exceptions, states
+
+
+def test_future_result_and_exception_before_done_raise_invalid_state():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        out = []
+        for call in (fut.result, fut.exception):
+            try:
+                call()
+            except asyncio.InvalidStateError as e:
+                out.append(str(e))
+        return out, fut._state, fut.done(), fut.cancelled()
+
+    same(program)
+
+
+def test_future_set_twice_raises_invalid_state():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        fut.set_result(1)
+        out = []
+        for call in (lambda: fut.set_result(2), lambda: fut.set_exception(ValueError()),
+                     lambda: fut.cancel()):
+            try:
+                out.append(call())
+            except asyncio.InvalidStateError as e:
+                out.append(str(e))
+        return out, fut.result(), fut._state, fut._result
+
+    same(program)
+
+
+def test_future_set_exception_takes_a_class_and_refuses_a_non_exception():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        try:
+            fut.set_exception(42)
+        except TypeError as e:
+            refused = str(e)
+        fut.set_exception(KeyError)
+        return refused, type(fut.exception()).__name__, fut._state
+
+    same(program)
+
+
+def test_future_set_exception_stop_iteration_per_version():
+    async def program(loop, seen):
+        out = []
+        for exc in (StopIteration(), type("Sub", (StopIteration,), {})()):
+            fut = loop.create_future()
+            try:
+                fut.set_exception(exc)
+            except TypeError as e:
+                out.append(("refused", str(e)))
+            else:
+                got = fut.exception()
+                out.append((type(got).__name__, str(got), got.__cause__ is exc))
+        return out
+
+    same(program)
+
+
+def test_future_exception_keeps_its_traceback_for_each_retrieval():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        try:
+            raise ValueError("boom")
+        except ValueError as e:
+            fut.set_exception(e)
+        depths = []
+        for _ in range(2):
+            try:
+                fut.result()
+            except ValueError as e:
+                tb, n = e.__traceback__, 0
+                while tb is not None:
+                    n, tb = n + 1, tb.tb_next
+                depths.append(n >= 1)
+        return depths, fut._exception is fut.exception()
+
+    same(program)
+
+
+def test_await_future_returns_its_result_or_raises_its_exception():
+    async def program(loop, seen):
+        a, b = loop.create_future(), loop.create_future()
+        loop.call_soon(a.set_result, "value")
+        loop.call_soon(b.set_exception, KeyError("k"))
+        out = [await a]
+        try:
+            await b
+        except KeyError as e:
+            out.append(repr(e))
+        return out
+
+    assert same(program)[0] == ("returned", ["value", "KeyError('k')"])
+
+
+def test_await_wasnt_used_with_future():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        it = fut.__await__()
+        first = next(it) is fut
+        try:
+            next(it)
+        except RuntimeError as e:
+            second = str(e)
+        fut.set_result(3)
+        try:
+            next(it)
+        except StopIteration as e:
+            third = e.value
+        return first, second, third
+
+    assert same(program)[0] == ("returned", (True, "await wasn't used with future", 3))
+
+
+def test_future_iterator_throw_and_close():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        it = fut.__await__()
+        next(it)
+        out = []
+        try:
+            it.throw(ValueError("in"))
+        except ValueError as e:
+            out.append(str(e))
+        it2 = fut.__await__()
+        it2.close()
+        try:
+            it2.throw(TypeError)
+        except TypeError:
+            out.append("TypeError")
+        try:
+            it2.throw(42)
+        except TypeError as e:
+            out.append(str(e))
+        return out
+
+    same(program)
+
+
+def test_yield_from_a_future_in_a_generator_coroutine():
+    @types.coroutine
+    def legacy(fut):
+        return (yield from fut)
+
+    async def program(loop, seen):
+        fut = loop.create_future()
+        loop.call_soon(fut.set_result, "yf")
+        return await legacy(fut)
+
+    assert same(program)[0] == ("returned", "yf")
+
+
+def test_task_result_and_exception_after_it_ends():
+    async def fails():
+        await _give_way()
+        raise LookupError("nope")
+
+    async def program(loop, seen):
+        ok = loop.create_task(_give_way())
+        bad = loop.create_task(fails())
+        await asyncio.wait([ok, bad])
+        return ok.result(), repr(bad.exception()), ok._state, bad._state, bad.done()
+
+    same(program)
+
+
+def test_task_set_result_and_set_exception_are_refused():
+    async def program(loop, seen):
+        task = loop.create_task(_give_way())
+        out = []
+        for call in (lambda: task.set_result(1), lambda: task.set_exception(ValueError())):
+            try:
+                call()
+            except RuntimeError as e:
+                out.append(str(e))
+        await task
+        return out
+
+    same(program)
+
+
+def test_create_task_refuses_a_non_coroutine():
+    async def program(loop, seen):
+        try:
+            loop.create_task(42)
+        except TypeError as e:
+            return str(e)
+
+    assert same(program)[0] == ("returned", "a coroutine was expected, got 42")
+
+
+def test_create_task_refuses_a_generator_based_coroutine():
+    @types.coroutine
+    def gen():
+        yield
+
+    async def program(loop, seen):
+        g = gen()
+        try:
+            loop.create_task(g)
+        except TypeError as e:
+            return _scrub(str(e))
+
+    assert "a coroutine was expected, got <generator" in same(program)[0][1]
+
+
+# --- done-callbacks
+
+
+def test_done_callbacks_run_in_order_in_their_context_after_the_waiting_task():
+    var = contextvars.ContextVar("var", default="main")
+
+    async def program(loop, seen):
+        fut = loop.create_future()
+        order = []
+
+        async def waiter():
+            await fut
+            order.append(("task", var.get()))
+
+        task = loop.create_task(waiter())
+        await _give_way()
+        fut.add_done_callback(lambda f: order.append(("cb1", var.get())))
+        ctx = contextvars.copy_context()
+        ctx.run(var.set, "ctx")
+        fut.add_done_callback(lambda f: order.append(("cb2", var.get())), context=ctx)
+        loop.call_soon(order.append, ("soon", var.get()))
+        fut.set_result(None)
+        fut.add_done_callback(lambda f: order.append(("late", f.result())))
+        await task
+        await _give_way()
+        return order
+
+    out = same(program)[0][1]
+    assert out[0] == ("soon", "main") and out[1] == ("task", "main")
+
+
+def test_remove_done_callback_counts_every_instance():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        calls = []
+
+        def a(f):
+            calls.append("a")
+
+        def b(f):
+            calls.append("b")
+
+        for cb in (a, b, a, a):
+            fut.add_done_callback(cb)
+        removed = fut.remove_done_callback(a), fut.remove_done_callback(a)
+        fut.set_result(None)
+        await _give_way()
+        return removed, calls, fut._callbacks
+
+    assert same(program)[0] == ("returned", ((3, 0), ["b"], None))
+
+
+def test_callbacks_attribute_lists_callbacks_and_waiting_tasks():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def waiter():
+            await fut
+
+        task = loop.create_task(waiter())
+        await _give_way()
+        fut.add_done_callback(print)
+        cbs = fut._callbacks
+        shape = [(getattr(cb, "__self__", None) is task, cb is print,
+                  isinstance(ctx, contextvars.Context)) for cb, ctx in cbs]
+        fut.set_result(None)
+        await task
+        return shape
+
+    assert same(program)[0] == ("returned", [(True, False, True), (False, True, True)])
+
+
+def test_done_callback_added_to_a_done_future_runs_soon():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        fut.set_result(1)
+        order = []
+        fut.add_done_callback(lambda f: order.append("cb"))
+        order.append("after add")
+        await _give_way()
+        return order
+
+    assert same(program)[0] == ("returned", ["after add", "cb"])
+
+
+# --- cancellation
+
+
+def test_cancel_with_message_reaches_the_task_and_its_awaiter():
+    async def program(loop, seen):
+        async def sleeper():
+            await asyncio.sleep(10)
+
+        task = loop.create_task(sleeper())
+        await _give_way()
+        task.cancel("stop it")
+        try:
+            await task
+        except asyncio.CancelledError as e:
+            args = e.args
+        try:
+            task.result()
+        except asyncio.CancelledError as e:
+            again = e.args
+        return args, again, task.cancelled(), task._state
+
+    same(program)
+
+
+def test_cancel_before_the_first_step():
+    async def program(loop, seen):
+        ran = []
+
+        async def never():
+            ran.append(1)
+
+        task = loop.create_task(never())
+        out = [task.cancel(), task.cancel(), task._must_cancel]
+        if PY311:
+            out.append(task.cancelling())
+        try:
+            await task
+        except asyncio.CancelledError:
+            out.append("cancelled")
+        out += [ran, task.cancel(), task.cancelled()]
+        return out
+
+    same(program)
+
+
+def test_cancel_a_task_that_catches_it_and_returns():
+    async def program(loop, seen):
+        async def stubborn():
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                return "kept going"
+
+        task = loop.create_task(stubborn())
+        await _give_way()
+        task.cancel()
+        return await task, task.cancelled(), task.cancelling() if PY311 else None
+
+    same(program)
+
+
+def test_cancel_after_the_awaited_future_is_done_but_before_the_step():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def waiter():
+            return await fut
+
+        task = loop.create_task(waiter())
+        await _give_way()
+        fut.set_result("late")
+        out = [task.cancel("now"), fut.cancelled()]
+        try:
+            await task
+        except asyncio.CancelledError as e:
+            out.append(e.args)
+        return out
+
+    same(program)
+
+
+def test_cancel_propagates_down_a_chain_of_awaited_tasks():
+    async def program(loop, seen):
+        async def leaf():
+            await asyncio.sleep(10)
+
+        async def middle(t):
+            return await t
+
+        leaf_t = loop.create_task(leaf())
+        mid_t = loop.create_task(middle(leaf_t))
+        await _give_way(2)
+        mid_t.cancel("chain")
+        results = await asyncio.gather(mid_t, leaf_t, return_exceptions=True)
+        return ([type(r).__name__ for r in results], leaf_t.cancelled(), mid_t.cancelled(),
+                [r.args for r in results])
+
+    same(program)
+
+
+def test_cancelled_error_raised_by_the_coroutine_is_handed_on_as_is():
+    async def program(loop, seen):
+        err = asyncio.CancelledError("own")
+
+        async def raiser():
+            await _give_way()
+            raise err
+
+        task = loop.create_task(raiser())
+        try:
+            await task
+        except asyncio.CancelledError as e:
+            first = (e is err, e.args, e.__context__ is err)
+        try:
+            task.result()
+        except asyncio.CancelledError as e:
+            second = (e is err, e.args)
+        return first, second, task._cancel_message
+
+    same(program)
+
+
+@pytest.mark.skipif(not PY311, reason="uncancel() and cancelling() are 3.11+")
+def test_uncancel_counts_down_and_clears_a_pending_cancel_per_version():
+    async def program(loop, seen):
+        async def body():
+            await asyncio.sleep(0)
+            return "finished"
+
+        task = loop.create_task(body())
+        out = [task.cancel(), task.cancel(), task.cancelling(), task.uncancel(),
+               task.uncancel(), task.uncancel(), task._must_cancel]
+        try:
+            out.append(await task)
+        except asyncio.CancelledError:
+            out.append("cancelled")
+        return out
+
+    same(program)
+
+
+def test_cancel_on_a_task_awaiting_a_foreign_future_cancels_that_future():
+    async def program(loop, seen):
+        foreign = asyncio.Future(loop=loop)   # asyncio's own class, made directly
+
+        async def waiter():
+            return await foreign
+
+        task = loop.create_task(waiter())
+        await _give_way()
+        task.cancel("why")
+        try:
+            await task
+        except asyncio.CancelledError as e:
+            return foreign.cancelled(), e.args, type(foreign).__module__
+
+    same(program)
+
+
+def test_must_cancel_cancels_the_future_awaited_next():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def body():
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                pass
+            return await fut
+
+        task = loop.create_task(body())
+        await _give_way()
+        task.cancel()
+        await _give_way()
+        task.cancel("second")
+        try:
+            await task
+        except asyncio.CancelledError as e:
+            return e.args, fut.cancelled(), fut._cancel_message
+
+    same(program)
+
+
+# --- what a task may yield
+
+
+def test_bad_yields_are_thrown_back_into_the_task():
+    @types.coroutine
+    def yields(value):
+        yield value
+
+    def gen():
+        yield
+
+    async def program(loop, seen):
+        out = []
+        other = asyncio.new_event_loop()
+        try:
+            values = [42, gen(), loop.create_future(), other.create_future()]
+            for value in values:
+                try:
+                    await loop.create_task(_yield_then_return(yields, value))
+                except RuntimeError as e:
+                    out.append(_scrub(str(e)))
+        finally:
+            other.close()
+        return out
+
+    assert len(same(program)[0][1]) == 4
+
+
+async def _yield_then_return(yields, value):
+    await yields(value)
+
+
+def test_task_cannot_await_itself():
+    async def program(loop, seen):
+        async def selfish():
+            await asyncio.current_task()
+
+        try:
+            await loop.create_task(selfish())
+        except RuntimeError as e:
+            return _scrub(str(e))
+
+    assert "cannot await on itself" in same(program)[0][1]
+
+
+def test_a_future_of_another_loop_is_refused():
+    async def program(loop, seen):
+        other = yieldloop.new_event_loop() if type(loop).__module__.startswith(
+            "yieldloop") else asyncio.new_event_loop()
+        try:
+            fut = other.create_future()
+            try:
+                await fut
+            except RuntimeError as e:
+                return "attached to a different loop" in str(e)
+        finally:
+            other.close()
+
+    assert same(program)[0] == ("returned", True)
+
+
+# --- current_task(), all_tasks(), names, coroutines, contexts
+
+
+def test_current_task_is_the_running_task_and_none_in_a_callback():
+    async def program(loop, seen):
+        here = []
+
+        async def body():
+            here.append(asyncio.current_task() is task)
+            await _give_way()
+            here.append(asyncio.current_task() is task)
+
+        task = loop.create_task(body())
+        loop.call_soon(lambda: here.append(asyncio.current_task()))
+        await task
+        return here
+
+    assert same(program)[0] == ("returned", [True, None, True])
+
+
+def test_all_tasks_lists_pending_tasks_only():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def wait():
+            await fut
+
+        tasks = [loop.create_task(wait()) for _ in range(3)]
+        await _give_way()
+        done = loop.create_task(_give_way())
+        await done
+        listed = asyncio.all_tasks()
+        out = (all(t in listed for t in tasks), done in listed,
+               asyncio.current_task() in listed, len(listed))
+        fut.set_result(None)
+        await asyncio.gather(*tasks)
+        return out, len(asyncio.all_tasks())
+
+    assert same(program)[0] == ("returned", ((True, False, True, 4), 1))
+
+
+def test_names_coroutines_and_contexts():
+    var = contextvars.ContextVar("var", default="default")
+
+    class Named:
+        def __str__(self):
+            return "from str"
+
+    async def read():
+        return var.get()
+
+    async def program(loop, seen):
+        auto = loop.create_task(read())
+        named = loop.create_task(read(), name=Named())
+        coro = read()
+        t = loop.create_task(coro)
+        t.set_name(7)
+        out = [_name(auto), named.get_name(), t.get_name(), t.get_coro() is coro]
+        if PY311:
+            ctx = contextvars.copy_context()
+            ctx.run(var.set, "in ctx")
+            in_ctx = loop.create_task(read(), context=ctx)
+            out += [await in_ctx, in_ctx.get_context() is ctx if PY312 else None]
+        out += [await auto, await named, await t, t.get_coro() is coro]
+        return out
+
+    same(program)
+
+
+def test_each_task_runs_in_its_own_copy_of_the_context():
+    var = contextvars.ContextVar("var", default=0)
+
+    async def bump():
+        var.set(var.get() + 1)
+        await _give_way()
+        return var.get()
+
+    async def program(loop, seen):
+        var.set(10)
+        results = await asyncio.gather(bump(), bump())
+        return results, var.get()
+
+    assert same(program)[0] == ("returned", ([11, 11], 10))
+
+
+def test_reprs_and_stacks():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def waiter():
+            await fut
+
+        task = loop.create_task(waiter(), name="w")
+        await _give_way()
+        out = [_scrub(repr(task)), _scrub(repr(fut))]
+        stack = task.get_stack()
+        out.append([f.f_code.co_name for f in stack])
+        buf = io.StringIO()
+        task.print_stack(file=buf)
+        out.append(_scrub(buf.getvalue()).splitlines()[0])
+        task.cancel()
+        out.append(_scrub(repr(task)))
+        await asyncio.gather(task, return_exceptions=True)
+        out.append(_scrub(repr(task)))
+        done = loop.create_future()
+        done.set_result("r")
+        failed = loop.create_future()
+        failed.set_exception(ValueError("v"))
+        failed.exception()
+        out += [_scrub(repr(done)), _scrub(repr(failed))]
+        return out
+
+    same(program)
+
+
+# --- reports: never-retrieved exceptions, pending tasks destroyed
+
+
+def test_unretrieved_exceptions_are_reported():
+    async def program(loop, seen):
+        async def fails():
+            raise ZeroDivisionError
+
+        task = loop.create_task(fails())
+        fut = loop.create_future()
+        fut.set_exception(OSError("lost"))
+        await _give_way(2)
+        del task, fut
+        gc.collect()
+        await _give_way()
+        return sorted(seen)
+
+    result, seen = same(program)
+    messages = [m for _, m, _, _ in seen]
+    assert "Future exception was never retrieved" in messages
+    assert "Task exception was never retrieved" in messages
+
+
+def test_retrieved_or_cancelled_exceptions_are_not_reported():
+    async def program(loop, seen):
+        a, b = loop.create_future(), loop.create_future()
+        a.set_exception(OSError())
+        a.exception()
+        b.set_exception(OSError())
+        b._log_traceback = False
+        try:
+            b._log_traceback = True
+        except ValueError as e:
+            refused = str(e)
+        del a, b
+        gc.collect()
+        return refused, list(seen)
+
+    assert same(program)[0] == ("returned", ("_log_traceback can only be set to False", []))
+
+
+def test_a_pending_task_destroyed_is_reported_unless_told_not_to():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def forever():
+            await fut
+
+        reported = loop.create_task(forever())
+        quiet = loop.create_task(forever())
+        quiet._log_destroy_pending = False
+        await _give_way()
+        fut = None
+        del reported, quiet
+        gc.collect()
+        return [m for _, m, _, _ in seen]
+
+    assert same(program)[0] == ("returned", ["Task was destroyed but it is pending!"])
+
+
+# --- asyncio's combinators on these tasks
+
+
+def test_gather_wait_and_shield():
+    async def value(v, delay=0):
+        await asyncio.sleep(delay)
+        return v
+
+    async def fail():
+        await _give_way()
+        raise ValueError("g")
+
+    async def program(loop, seen):
+        out = [await asyncio.gather(value(1), value(2))]
+        out.append(await asyncio.gather(value(3), fail(), return_exceptions=True))
+        t1, t2 = loop.create_task(value("fast")), loop.create_task(value("slow", 0.05))
+        done, pending = await asyncio.wait([t1, t2], return_when=asyncio.FIRST_COMPLETED)
+        out.append(([t.result() for t in done], len(pending)))
+        await t2
+        inner = loop.create_task(value("shielded", 0.01))
+        outer = asyncio.ensure_future(asyncio.shield(inner))
+        await _give_way()
+        outer.cancel()
+        try:
+            await outer
+        except asyncio.CancelledError:
+            out.append(("outer cancelled", await inner, inner.cancelled()))
+        out[1] = [repr(x) for x in out[1]]
+        return out
+
+    same(program)
+
+
+def test_cancelling_a_gather_cancels_its_children():
+    async def program(loop, seen):
+        children = [loop.create_task(asyncio.sleep(10)) for _ in range(3)]
+        g = asyncio.gather(*children)
+        await _give_way()
+        g.cancel("all")
+        try:
+            await g
+        except asyncio.CancelledError as e:
+            args = e.args
+        return args, [c.cancelled() for c in children]
+
+    same(program)
+
+
+def test_wait_for_times_out_and_cancels():
+    async def program(loop, seen):
+        task = loop.create_task(asyncio.sleep(10))
+        try:
+            await asyncio.wait_for(task, 0.01)
+        except asyncio.TimeoutError:
+            pass
+        return task.cancelled(), await asyncio.wait_for(asyncio.sleep(0, "ok"), 1)
+
+    assert same(program)[0] == ("returned", (True, "ok"))
+
+
+@pytest.mark.skipif(not PY311, reason="TaskGroup and timeout() are 3.11+")
+def test_taskgroup_cancels_siblings_and_groups_errors():
+    async def program(loop, seen):
+        order = []
+
+        async def sibling():
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                order.append("sibling cancelled")
+                raise
+
+        async def failing():
+            await _give_way()
+            raise KeyError("k")
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(sibling())
+                tg.create_task(failing())
+        except* KeyError as eg:
+            order.append([repr(e) for e in eg.exceptions])
+        order.append(asyncio.current_task().cancelling())
+        return order
+
+    same(program)
+
+
+@pytest.mark.skipif(not PY311, reason="TaskGroup and timeout() are 3.11+")
+def test_timeout_raises_timeout_error_and_nested_timeouts_unwind():
+    async def program(loop, seen):
+        out = []
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(10)
+        except TimeoutError:
+            out.append(("outer", asyncio.current_task().cancelling()))
+        try:
+            async with asyncio.timeout(0.02):
+                try:
+                    async with asyncio.timeout(0.01):
+                        await asyncio.sleep(10)
+                except TimeoutError:
+                    out.append("inner")
+                await asyncio.sleep(10)
+        except TimeoutError:
+            out.append(("outer2", asyncio.current_task().cancelling()))
+        return out
+
+    same(program)
+
+
+@pytest.mark.skipif(not PY311, reason="TaskGroup and timeout() are 3.11+")
+def test_a_taskgroup_cancelled_from_outside_is_cancelled():
+    async def program(loop, seen):
+        async def group():
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(asyncio.sleep(10))
+                tg.create_task(asyncio.sleep(10))
+
+        task = loop.create_task(group())
+        await _give_way(2)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return task.cancelled(), task.cancelling()
+
+    same(program)
+
+
+# --- foreign futures: asyncio's own, concurrent.futures
+
+
+def test_await_an_asyncio_future_and_a_concurrent_future():
+    async def program(loop, seen):
+        foreign = asyncio.Future(loop=loop)
+        loop.call_soon(foreign.set_result, "asyncio's")
+        out = [await foreign]
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            out.append(await loop.run_in_executor(pool, sum, [1, 2]))
+            out.append(await asyncio.wrap_future(pool.submit(str, 5)))
+        bad = asyncio.Future(loop=loop)
+        loop.call_soon(bad.set_exception, ValueError("foreign"))
+        try:
+            await bad
+        except ValueError as e:
+            out.append(str(e))
+        return out
+
+    assert same(program)[0] == ("returned", ["asyncio's", 3, "5", "foreign"])
+
+
+def test_an_asyncio_task_awaits_a_yieldloop_future_and_task():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        ours = loop.create_task(asyncio.sleep(0, "ours"))
+
+        async def in_asyncio_task():
+            return await fut, await ours
+
+        theirs = asyncio.Task(in_asyncio_task(), loop=loop)
+        await _give_way()
+        fut.set_result("fut")
+        return await theirs
+
+    assert same(program)[0] == ("returned", ("fut", "ours"))
+
+
+# --- eager tasks
+
+
+@pytest.mark.skipif(not PY312, reason="eager tasks are 3.12+")
+def test_eager_task_factory_runs_the_first_step_at_once():
+    async def program(loop, seen):
+        order = []
+
+        async def body(tag):
+            order.append((tag, asyncio.current_task() is not None))
+            await _give_way()
+            order.append((tag + " resumed", True))
+            return tag
+
+        async def quick():
+            return "quick"
+
+        loop.set_task_factory(asyncio.eager_task_factory)
+        try:
+            t = loop.create_task(body("eager"))
+            order.append("created")
+            q = loop.create_task(quick())
+            order.append((q.done(), q.result(), q.get_coro()))
+            order.append(await t)
+        finally:
+            loop.set_task_factory(None)
+        return order
+
+    same(program)
+
+
+@pytest.mark.skipif(not PY314, reason="create_task(eager_start=) is 3.14+")
+def test_create_task_eager_start():
+    async def program(loop, seen):
+        order = []
+
+        async def body():
+            order.append(asyncio.current_task() in asyncio.all_tasks())
+            await _give_way()
+            return "eager"
+
+        t = loop.create_task(body(), eager_start=True, name="e")
+        order.append(("created", t.done(), t.get_name()))
+        order.append(await t)
+        lazy = loop.create_task(body(), eager_start=False)
+        order.append(("lazy", lazy.done()))
+        order.append(await lazy)
+        return order
+
+    assert same(program)[0][1][1] == ("created", False, "e")
+
+
+def test_a_task_factory_is_called():
+    async def program(loop, seen):
+        made = []
+
+        def factory(lp, coro, **kwargs):
+            made.append(sorted(kwargs))
+            return asyncio.Task(coro, loop=lp, **kwargs)
+
+        loop.set_task_factory(factory)
+        try:
+            result = await loop.create_task(asyncio.sleep(0, "via factory"))
+        finally:
+            loop.set_task_factory(None)
+        return result, made
+
+    same(program)
+
+
+# --- debug mode
+
+
+def test_debug_mode_records_where_tasks_and_futures_were_made():
+    async def program(loop, seen):
+        loop.set_debug(True)
+        try:
+            task = loop.create_task(_give_way())  # this line
+            fut = loop.create_future()
+            line = sys._getframe().f_lineno - 2
+        finally:
+            loop.set_debug(False)
+        await task
+        tb = task._source_traceback
+        return (tb[-1][2], tb[-1][1] == line, "created at" in repr(task),
+                fut._source_traceback is not None)
+
+    assert same(program)[0] == ("returned", ("program", True, True, True))
+
+
+def test_debug_mode_slow_step_warning_names_the_task(caplog):
+    import logging
+    import time
+
+    async def program(loop, seen):
+        loop.set_debug(True)
+        loop.slow_callback_duration = 0.01
+
+        async def slow():
+            time.sleep(0.05)
+
+        try:
+            await loop.create_task(slow(), name="sluggish")
+        finally:
+            loop.set_debug(False)
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        same(program)
+    slow_records = [r.getMessage() for r in caplog.records if "sluggish" in r.getMessage()]
+    assert len(slow_records) >= 2   # once per loop
+    assert all(m.startswith("Executing <Task") for m in slow_records)
+
+
+# --- errors that leave the loop
+
+
+def test_keyboard_interrupt_in_a_task_sets_it_and_stops_the_loop():
+    async def program(loop, seen):
+        async def interrupted():
+            raise KeyboardInterrupt
+
+        task = loop.create_task(interrupted())
+        try:
+            await asyncio.sleep(1)
+        finally:
+            program.task = task
+
+    result, _ = same(program)
+    assert result == ("raised", "KeyboardInterrupt", "")
+
+
+# --- the task is really yieldloop's, and it does not hold on to things
+
+
+def test_loop_tasks_and_futures_are_yieldloops_own():
+    async def main():
+        loop = asyncio.get_running_loop()
+        return (type(asyncio.current_task()).__module__, type(loop.create_future()).__module__)
+
+    assert yieldloop.run_asyncio(main()) == ("yieldloop._aiotask", "yieldloop._aiofuture")
+
+
+def test_a_finished_task_is_collected_once_the_step_that_awaited_it_ends():
+    import weakref
+
+    async def program(loop, seen):
+        async def body():
+            await asyncio.sleep(0)
+            return object()
+
+        task = loop.create_task(body())
+        await task
+        ref = weakref.ref(task)
+        del task
+        await asyncio.sleep(0)
+        gc.collect()
+        return ref() is None
+
+    assert same(program)[0] == ("returned", True)
+
+
+def test_an_uninitialized_future_refuses_use():
+    from yieldloop._aiofuture import Future
+
+    fut = Future.__new__(Future)
+    with pytest.raises(RuntimeError, match="not initialized"):
+        fut.add_done_callback(print)
+    with pytest.raises(RuntimeError, match="not initialized"):
+        fut.set_result(1)
+    other = asyncio.new_event_loop()
+    try:
+        with pytest.raises(TypeError, match="yieldloop.Loop"):
+            Future(loop=other)
+    finally:
+        other.close()
