@@ -862,8 +862,8 @@ def test_a_pending_task_destroyed_is_reported_unless_told_not_to():
 
 
 def test_gather_wait_and_shield():
-    async def value(v, delay=0):
-        await asyncio.sleep(delay)
+    async def value(v):
+        await asyncio.sleep(0)
         return v
 
     async def fail():
@@ -873,22 +873,31 @@ def test_gather_wait_and_shield():
     async def program(loop, seen):
         out = [await asyncio.gather(value(1), value(2))]
         out.append(await asyncio.gather(value(3), fail(), return_exceptions=True))
-        t1, t2 = loop.create_task(value("fast")), loop.create_task(value("slow", 0.05))
+        gate = loop.create_future()
+        t1, t2 = loop.create_task(value("fast")), loop.create_task(_after(gate, "slow"))
         done, pending = await asyncio.wait([t1, t2], return_when=asyncio.FIRST_COMPLETED)
         out.append(([t.result() for t in done], len(pending)))
+        gate.set_result(None)
         await t2
-        inner = loop.create_task(value("shielded", 0.01))
+        gate = loop.create_future()
+        inner = loop.create_task(_after(gate, "shielded"))
         outer = asyncio.ensure_future(asyncio.shield(inner))
         await _give_way()
         outer.cancel()
         try:
             await outer
         except asyncio.CancelledError:
+            gate.set_result(None)
             out.append(("outer cancelled", await inner, inner.cancelled()))
         out[1] = [repr(x) for x in out[1]]
         return out
 
     same(program)
+
+
+async def _after(gate, value):
+    await gate
+    return value
 
 
 def test_cancelling_a_gather_cancels_its_children():
@@ -956,12 +965,13 @@ def test_timeout_raises_timeout_error_and_nested_timeouts_unwind():
         except TimeoutError:
             out.append(("outer", asyncio.current_task().cancelling()))
         try:
-            async with asyncio.timeout(0.02):
+            async with asyncio.timeout(10) as outer:
                 try:
-                    async with asyncio.timeout(0.01):
+                    async with asyncio.timeout(0):
                         await asyncio.sleep(10)
                 except TimeoutError:
-                    out.append("inner")
+                    out.append(("inner", asyncio.current_task().cancelling()))
+                outer.reschedule(loop.time())
                 await asyncio.sleep(10)
         except TimeoutError:
             out.append(("outer2", asyncio.current_task().cancelling()))
@@ -1056,6 +1066,23 @@ def test_eager_task_factory_runs_the_first_step_at_once():
         return order
 
     same(program)
+
+
+@pytest.mark.skipif(not PY312, reason="eager tasks are 3.12+")
+def test_eager_task_factory_tasks_are_yieldloops_and_named_as_asyncio_names_them():
+    async def program(loop, seen):
+        loop.set_task_factory(asyncio.eager_task_factory)
+        try:
+            named = loop.create_task(_give_way(), name="given")
+            unnamed = loop.create_task(_give_way())
+        finally:
+            loop.set_task_factory(None)
+        kinds = {type(named).__module__, type(unnamed).__module__}
+        await asyncio.gather(named, unnamed)
+        return named.get_name(), _name(unnamed), kinds == {type(asyncio.current_task()).__module__}
+
+    result = same(program)[0][1]
+    assert (result[0], result[2]) == ("given", True)
 
 
 @pytest.mark.skipif(not PY314, reason="create_task(eager_start=) is 3.14+")

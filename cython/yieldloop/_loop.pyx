@@ -39,7 +39,7 @@ import threading
 from _thread import RLock as _RLock
 from collections.abc import Mapping
 
-from asyncio import base_events
+from asyncio import base_events, tasks
 from yieldloop._aio_private import (
     format_callback_source, format_handle, set_running_loop)
 
@@ -48,6 +48,33 @@ cdef object _base_create_task = base_events.BaseEventLoop.create_task
 # 3.14+: create_task() takes eager_start= (and hands any keyword to a
 # task factory).
 cdef bint _PY314 = sys.version_info >= (3, 14)
+
+# asyncio's eager task factory (3.12+), whose tasks are made ours.
+cdef object _eager_task_factory = getattr(tasks, "eager_task_factory", None)
+
+
+class _EagerFactoryCall:
+    """What asyncio's create_task (before 3.14) is called on to make an
+    eager task of ours: the loop's closed check, and a task factory making
+    our task eagerly."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self, loop):
+        self._loop = loop
+
+    def _check_closed(self):
+        self._loop._check_closed()
+
+    @property
+    def _task_factory(self):
+        return self._make
+
+    def _make(self, proxy, coro, context=None):
+        cdef Task t = new_task(self._loop, coro, None, context)
+        t._start(True)
+        return t
+
 
 cdef inline bint _own_eager(dict kwargs):
     """create_task()'s keywords are eager_start= alone, which our Task takes."""
@@ -263,13 +290,16 @@ cdef class LoopCore(LoopBase):
         runs its first step now."""
         cdef Task t
         cdef bint eager = False
-        if self._task_factory is not None or (kwargs and not _own_eager(kwargs)):
+        factory = self._task_factory
+        if factory is not None or (kwargs and not _own_eager(kwargs)):
             # Only what the caller gave: from 3.14 on asyncio hands these
             # keywords to the task factory as they are.
             if name is not None:
                 kwargs["name"] = name
             if context is not None:
                 kwargs["context"] = context
+            if factory is _eager_task_factory and _eager_task_factory is not None:
+                return self._create_eager_task(coro, kwargs)
             return _base_create_task(self, coro, **kwargs)
         if kwargs:
             eager = kwargs["eager_start"]
@@ -277,6 +307,22 @@ cdef class LoopCore(LoopBase):
         t = new_task(self, coro, name, context)
         t._start(eager)
         return t
+
+    cdef object _create_eager_task(self, coro, dict kwargs):
+        # asyncio.eager_task_factory makes asyncio's own Task; it is made
+        # ours instead, eager as that factory's. Before 3.14 asyncio's
+        # create_task names a factory's task after making it (each version
+        # its own way): its own code does that here too, the factory being
+        # replaced by ours for the call.
+        if _PY314:
+            eager = kwargs.pop("eager_start", True)
+            if kwargs.keys() - {"name", "context"}:
+                return _base_create_task(self, coro, **kwargs)
+            self._check_open()
+            t = new_task(self, coro, kwargs.get("name"), kwargs.get("context"))
+            t._start(eager)
+            return t
+        return _base_create_task(_EagerFactoryCall(self), coro, **kwargs)
 
     def get_debug(self):
         """True in asyncio's debug mode."""
