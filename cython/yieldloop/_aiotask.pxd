@@ -1,6 +1,7 @@
 # yieldloop.Loop's Task (see _aiotask.pyx).
 cimport cython
 from yieldloop._aiofuture cimport Future
+from yieldloop._loopbase cimport LoopBase
 
 
 @cython.final
@@ -28,3 +29,5 @@ cdef class Task(Future):
 
 cdef Task new_task(object loop, object coro, object name, object context)
 cdef object task_step_callable(Task t)
+cdef bint is_eager_task_factory(object factory)
+cdef object create_eager_task(LoopBase loop, object coro, dict kwargs)

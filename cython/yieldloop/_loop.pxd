@@ -24,7 +24,6 @@ cdef class LoopCore(LoopBase):
     cdef int _run_once_c(self) except -1
     cdef int _run_handle(self, Handle h) except -1
     cdef int _run_task(self, Task t) except -1
-    cdef object _create_eager_task(self, coro, dict kwargs)
     cdef int _run_locked(self, Handle h) except -1
     cdef _report_callback_error(self, Handle h, exc)
     cdef int _run_debug(self, Handle h) except -1

@@ -1,28 +1,31 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """The core of yieldloop.Loop, the asyncio event loop: callbacks, timers,
-fd callbacks and the run loop, on the kernel's own ready queue, timer heap
-and poller.
+fd callbacks, tasks and futures and the run loop, on the kernel's own ready
+queue, timer heap and poller.
 
 yieldloop.Loop is ``class Loop(LoopCore, <asyncio's Unix event loop>)``:
 LoopCore comes first in the method order, so everything that schedules or
 waits (call_soon, call_at, call_later, call_soon_threadsafe, the fd reader
-and writer hooks, run_forever, stop, close) runs here, in C data structures,
-while asyncio's Python code for the rest (tasks and futures, create_task,
-servers and connections built on the fd hooks, subprocesses, signals,
-executors, the exception handler) runs on top of it unchanged.
+and writer hooks, create_task, create_future, run_forever, stop, close)
+runs here, in C data structures, while asyncio's Python code for the rest
+(servers and connections built on the fd hooks, subprocesses, signals,
+executors, the exception handler) runs on top of it unchanged. Tasks and
+futures are yieldloop's own (_aiotask.pyx, _aiofuture.pyx).
 
 Differences from the native kernel: fd callbacks are persistent (asyncio's
 semantics: a reader runs each time the fd is readable, until removed), and
 a callback runs in a copy of the context it was scheduled from.
 
-Invariants: the ready queue holds Handles only; a Handle is in at most one
-of: the ready queue, the timer heap, a poller slot; ``_closed_c`` mirrors
-asyncio's ``_closed`` for the fast paths.
+Invariants: the ready queue holds Handles and Tasks (a task queued for its
+next step); a Handle is in at most one of: the ready queue, the timer heap,
+a poller slot; ``_closed_c`` mirrors asyncio's ``_closed`` for the fast
+paths.
 """
 cimport cython
 from yieldloop._loopbase cimport LoopBase, push_ready
 from yieldloop._aiofuture cimport new_future
-from yieldloop._aiotask cimport Task, new_task, task_step_callable
+from yieldloop._aiotask cimport (
+    Task, new_task, task_step_callable, is_eager_task_factory, create_eager_task)
 from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
 from yieldloop._handles cimport (
@@ -39,7 +42,7 @@ import threading
 from _thread import RLock as _RLock
 from collections.abc import Mapping
 
-from asyncio import base_events, tasks
+from asyncio import base_events
 from yieldloop._aio_private import (
     format_callback_source, format_handle, set_running_loop)
 
@@ -48,33 +51,6 @@ cdef object _base_create_task = base_events.BaseEventLoop.create_task
 # 3.14+: create_task() takes eager_start= (and hands any keyword to a
 # task factory).
 cdef bint _PY314 = sys.version_info >= (3, 14)
-
-# asyncio's eager task factory (3.12+), whose tasks are made ours.
-cdef object _eager_task_factory = getattr(tasks, "eager_task_factory", None)
-
-
-class _EagerFactoryCall:
-    """What asyncio's create_task (before 3.14) is called on to make an
-    eager task of ours: the loop's closed check, and a task factory making
-    our task eagerly."""
-
-    __slots__ = ("_loop",)
-
-    def __init__(self, loop):
-        self._loop = loop
-
-    def _check_closed(self):
-        self._loop._check_closed()
-
-    @property
-    def _task_factory(self):
-        return self._make
-
-    def _make(self, proxy, coro, context=None):
-        cdef Task t = new_task(self._loop, coro, None, context)
-        t._start(True)
-        return t
-
 
 cdef inline bint _own_eager(dict kwargs):
     """create_task()'s keywords are eager_start= alone, which our Task takes."""
@@ -298,8 +274,8 @@ cdef class LoopCore(LoopBase):
                 kwargs["name"] = name
             if context is not None:
                 kwargs["context"] = context
-            if factory is _eager_task_factory and _eager_task_factory is not None:
-                return self._create_eager_task(coro, kwargs)
+            if is_eager_task_factory(factory):
+                return create_eager_task(self, coro, kwargs)
             return _base_create_task(self, coro, **kwargs)
         if kwargs:
             eager = kwargs["eager_start"]
@@ -307,22 +283,6 @@ cdef class LoopCore(LoopBase):
         t = new_task(self, coro, name, context)
         t._start(eager)
         return t
-
-    cdef object _create_eager_task(self, coro, dict kwargs):
-        # asyncio.eager_task_factory makes asyncio's own Task; it is made
-        # ours instead, eager as that factory's. Before 3.14 asyncio's
-        # create_task names a factory's task after making it (each version
-        # its own way): its own code does that here too, the factory being
-        # replaced by ours for the call.
-        if _PY314:
-            eager = kwargs.pop("eager_start", True)
-            if kwargs.keys() - {"name", "context"}:
-                return _base_create_task(self, coro, **kwargs)
-            self._check_open()
-            t = new_task(self, coro, kwargs.get("name"), kwargs.get("context"))
-            t._start(eager)
-            return t
-        return _base_create_task(_EagerFactoryCall(self), coro, **kwargs)
 
     def get_debug(self):
         """True in asyncio's debug mode."""

@@ -63,6 +63,11 @@ cdef class LoopBase:
         the loop is closed; after what other threads queued first."""
         cdef Handle h
         self._check_open()
+        if self._debug_c:
+            # asyncio's call_soon() checks, which its futures' callbacks
+            # and tasks' steps go through in debug mode.
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
         h = self._handle(callback, args, context, KIND_ASYNCIO)
         push_ready(self, h)
         return h
