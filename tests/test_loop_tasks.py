@@ -24,6 +24,7 @@ import yieldloop
 
 PY311 = sys.version_info >= (3, 11)
 PY312 = sys.version_info >= (3, 12)
+PY313 = sys.version_info >= (3, 13)
 PY314 = sys.version_info >= (3, 14)
 
 
@@ -1064,7 +1065,8 @@ def test_eager_task_factory_runs_the_first_step_at_once():
             t = loop.create_task(body("eager"))
             order.append("created")
             q = loop.create_task(quick())
-            order.append((q.done(), q.result(), q.get_coro()))
+            # (asyncio's C Task of 3.12 crashes in get_coro() there.)
+            order.append((q.done(), q.result(), q.get_coro() if PY313 else None))
             order.append(await t)
         finally:
             loop.set_task_factory(None)

@@ -40,8 +40,11 @@ cdef tuple _STATE_NAMES = FUTURE_STATES
 # 3.11+: a task's CancelledError is kept and handed on as it is; before,
 #   a new one is made each time, with the kept one as its __context__.
 cdef bint _PY311 = sys.version_info >= (3, 11)
-# 3.12+: set_exception() wraps any StopIteration in a RuntimeError; before,
-#   an exact StopIteration is refused with a TypeError.
+# 3.13+: set_exception() wraps any StopIteration in a RuntimeError; before,
+#   an exact StopIteration is refused with a TypeError (asyncio's C Future;
+#   its Python one changed in 3.12).
+cdef bint _PY313 = sys.version_info >= (3, 13)
+# 3.12+: the iterator's throw() warns about its three-argument form.
 cdef bint _PY312 = sys.version_info >= (3, 12)
 # asyncio's repr: base_futures._future_repr from 3.11, _future_repr_info before.
 cdef object _future_repr = future_repr
@@ -301,6 +304,9 @@ cdef class Future:
         return 0
 
     cdef int _add_callback(self, object fn, object context) except -1:
+        if context is None:
+            # (A None context marks a waiting task in the list.)
+            context = PyContext_CopyCurrent()
         if self._state != ST_PENDING:
             self._core._call_soon_c(fn, (self,), context)
         elif self._cb0 is None and self._cbs is None:
@@ -365,7 +371,7 @@ cdef class Future:
                 raise _InvalidStateError("invalid state")
         if not PyExceptionInstance_Check(exc):
             raise TypeError("invalid exception object")
-        if _PY312:
+        if _PY313:
             if isinstance(exc, StopIteration):
                 err = RuntimeError("StopIteration interacts badly with generators "
                                    "and cannot be raised into a Future")

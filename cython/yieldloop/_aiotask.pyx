@@ -234,7 +234,7 @@ cdef class Task(Future):
             self._step_exc = None
         else:
             w = self._fut_waiter_v
-            if w is not None and (<Future>w)._state != ST_PENDING:
+            if (type(w) is Future or type(w) is Task) and (<Future>w)._state != ST_PENDING:
                 # Woken by the yieldloop future it awaited.
                 exc = (<Future>w)._outcome()
             w = None        # the step must not keep the future alive
@@ -296,7 +296,7 @@ cdef class Task(Future):
 
     cdef int _handle_yield(self, object result) except -1:
         cdef Future fut
-        cdef object blocking, wake
+        cdef object blocking
         if result is self:
             return self._schedule_step(RuntimeError(
                 "Task cannot await on itself: %r" % (self,)))
