@@ -24,7 +24,7 @@ from yieldloop.includes.capi cimport (
     yl_stop_iteration, yl_raise, yl_result, yl_set_iternext)
 
 import sys
-from types import GenericAlias
+from types import GenericAlias, TracebackType
 
 from asyncio import events, exceptions, futures
 
@@ -474,6 +474,8 @@ cdef class _FutureIter:
             warnings.warn("the (type, exc, tb) signature of throw() is deprecated, "
                           "use the single-arg signature instead.", DeprecationWarning, 2)
         self._fut = None
+        if tb is not None and type(tb) is not TracebackType:
+            raise TypeError("throw() third argument must be a traceback")
         if PyExceptionClass_Check(typ):
             exc = typ() if val is None else (val if isinstance(val, typ) else typ(val))
         elif PyExceptionInstance_Check(typ):
