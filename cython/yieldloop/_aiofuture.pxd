@@ -37,7 +37,7 @@ cdef enum:
 
 cdef class Future:
     cdef object _loop_obj         # the loop (asyncio's `_loop`)
-    cdef LoopBase _core           # the same loop, typed
+    cdef LoopBase _core           # the same loop, typed; None if not a yieldloop.Loop
     # Done-callbacks in the order added: the first one inline, the rest as
     # (callback, context) tuples. A task that awaits this future is kept as
     # (task, None): it is queued itself when the future is done.
@@ -58,6 +58,7 @@ cdef class Future:
 
     cdef int _init(self, object loop) except -1
     cdef int _check_alive(self) except -1
+    cdef int _call_soon(self, object fn, tuple args, object context) except -1
     cdef int _wake(self, Future fut) except -1
     cdef object _wakeup_callable(self)
     cdef object _wake_context(self)

@@ -13,7 +13,8 @@ yieldloop's Handle does; ``type(f)`` tells the truth.
 What differs is underneath: a done-callback is queued on the loop's ready
 queue without a call through ``loop.call_soon``, and a yieldloop Task that
 awaits the future is kept as itself and queued directly when the future is
-done: no callback object, no Handle (see _aiotask.pyx).
+done: no callback object, no Handle (see _aiotask.pyx). On another loop
+(asyncio's own, a test's), it schedules through that loop's call_soon().
 """
 cimport cython
 from cpython.object cimport PyObject
@@ -61,19 +62,33 @@ cdef class Future:
         self._init(loop)
 
     cdef int _check_alive(self) except -1:
-        if self._core is None:
+        if self._loop_obj is None:
             raise RuntimeError("Future object is not initialized.")
         return 0
 
     cdef int _init(self, object loop) except -1:
+        cdef bint debug
         if loop is None:
             loop = _get_event_loop()
-        if not isinstance(loop, LoopBase):
-            raise TypeError(f"yieldloop's Future needs a yieldloop.Loop, got {loop!r}")
         self._loop_obj = loop
-        self._core = <LoopBase>loop
-        if self._core._debug_c:
+        if isinstance(loop, LoopBase):
+            self._core = <LoopBase>loop
+            debug = self._core._debug_c
+        else:
+            # Another loop (asyncio's own, a test's): scheduled through its
+            # call_soon(), as asyncio's Future is.
+            self._core = None
+            debug = loop.get_debug()
+        if debug:
             self._source_tb = extract_stack(sys._getframe(0))
+        return 0
+
+    cdef int _call_soon(self, object fn, tuple args, object context) except -1:
+        """The loop's call_soon(fn, *args, context=context)."""
+        if self._core is not None:
+            self._core._call_soon_c(fn, args, context)
+        else:
+            self._loop_obj.call_soon(fn, *args, context=context)
         return 0
 
     # --- what a program sees: asyncio's class and API
@@ -159,16 +174,32 @@ cdef class Future:
 
         Returns the number of callbacks removed.
         """
-        cdef Py_ssize_t removed = 0
+        # As asyncio's C Future: a comparison may run code that changes the
+        # callbacks (even calls this method again); what it did stands.
+        cdef Py_ssize_t removed = 0, i = 0, n
         cdef list kept
-        if self._cb0 is not None and _entry_callback(self._cb0, self._ctx0) == fn:
+        cdef tuple e
+        self._check_alive()
+        if self._cb0 is not None and _same_callback(
+                _entry_callback(self._cb0, self._ctx0), fn):
             self._cb0 = self._ctx0 = None
             removed = 1
-        if self._cbs:
-            kept = [e for e in self._cbs if not _entry_callback(e[0], e[1]) == fn]
-            removed += len(self._cbs) - len(kept)
-            self._cbs = kept if kept else None
-        return removed
+        if self._cbs is None:
+            return removed
+        n = len(self._cbs)
+        kept = []
+        while self._cbs is not None and i < len(self._cbs):
+            e = self._cbs[i]
+            if not _same_callback(_entry_callback(e[0], e[1]), fn):
+                kept.append(e)
+            i += 1
+        if not kept or self._cbs is None:
+            self._cbs = None
+            return n + removed
+        n = len(self._cbs)
+        if len(kept) != n:
+            self._cbs[:] = kept
+        return n - len(kept) + removed
 
     def cancel(self, msg=None):
         """Cancel the future and schedule callbacks.
@@ -255,6 +286,10 @@ cdef class Future:
     def _asyncio_future_blocking(self, value):
         self._blocking = bool(value)
 
+    @_asyncio_future_blocking.deleter
+    def _asyncio_future_blocking(self):
+        raise AttributeError("cannot delete attribute")
+
     @property
     def _log_traceback(self):
         return self._log_tb
@@ -265,6 +300,10 @@ cdef class Future:
             raise ValueError("_log_traceback can only be set to False")
         self._log_tb = False
 
+    @_log_traceback.deleter
+    def _log_traceback(self):
+        raise AttributeError("cannot delete attribute")
+
     @property
     def _cancel_message(self):
         return self._cancel_msg
@@ -272,6 +311,10 @@ cdef class Future:
     @_cancel_message.setter
     def _cancel_message(self, value):
         self._cancel_msg = value
+
+    @_cancel_message.deleter
+    def _cancel_message(self):
+        raise AttributeError("cannot delete attribute")
 
     @property
     def _asyncio_awaited_by(self):
@@ -308,7 +351,7 @@ cdef class Future:
             # (A None context marks a waiting task in the list.)
             context = PyContext_CopyCurrent()
         if self._state != ST_PENDING:
-            self._core._call_soon_c(fn, (self,), context)
+            self._call_soon(fn, (self,), context)
         elif self._cb0 is None and self._cbs is None:
             self._cb0 = fn
             self._ctx0 = context
@@ -344,13 +387,13 @@ cdef class Future:
             if ctx is None:
                 (<Future>cb)._wake(self)
             else:
-                self._core._call_soon_c(cb, (self,), ctx)
+                self._call_soon(cb, (self,), ctx)
         if cbs is not None:
             for e in cbs:
                 if e[1] is None:
                     (<Future>e[0])._wake(self)
                 else:
-                    self._core._call_soon_c(e[0], (self,), e[1])
+                    self._call_soon(e[0], (self,), e[1])
         return 0
 
     cdef int _set_result(self, object result) except -1:
@@ -434,6 +477,11 @@ cdef Future new_future(object loop):
     if f._core._debug_c:
         f._source_tb = extract_stack(sys._getframe(0))
     return f
+
+
+cdef inline bint _same_callback(object cb, object fn) except -1:
+    # PyObject_RichCompareBool's equality, with its identity shortcut.
+    return cb is fn or cb == fn
 
 
 cdef inline object _entry_callback(object cb, object ctx):

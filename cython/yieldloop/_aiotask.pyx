@@ -20,7 +20,9 @@ when done; any other future (asyncio's own, a gather, a wrapped
 concurrent future) gets a wake-up callable as asyncio's Task gives it.
 
 In debug mode, steps go through Handles as in asyncio (the slow-callback
-warning names the task; exceptions carry the handle's traceback).
+warning names the task; exceptions carry the handle's traceback), and so
+they do on a loop other than yieldloop.Loop (asyncio's own, a test's): the
+class then works as asyncio's Task does, through the loop's call_soon().
 
 Invariants: a pending task is in at most one of: the ready queue (at most
 once), running, or waiting on ``_fut_waiter_v``; ``_step_exc`` is set only
@@ -169,6 +171,10 @@ cdef class Task(Future):
     def _log_destroy_pending(self, value):
         self._log_destroy_pending = bool(value)
 
+    @_log_destroy_pending.deleter
+    def _log_destroy_pending(self):
+        raise AttributeError("cannot delete attribute")
+
     @property
     def _must_cancel(self):
         return self._must_cancel
@@ -203,8 +209,8 @@ cdef class Task(Future):
 
     cdef int _wake(self, Future fut) except -1:
         """``fut``, which this task awaits, is done: queue the task."""
-        if self._core._debug_c:
-            self._core._call_soon_c(self._wakeup_callable(), (fut,), self._context_v)
+        if self._core is None or self._core._debug_c:
+            self._call_soon(self._wakeup_callable(), (fut,), self._context_v)
         else:
             push_ready(self._core, self)
         return 0
@@ -219,9 +225,8 @@ cdef class Task(Future):
 
     cdef int _schedule_step(self, object exc) except -1:
         """Run a step soon (throwing ``exc`` in, unless None)."""
-        if self._core._debug_c:
-            self._core._call_soon_c(_TaskCall.__new__(_TaskCall, self, exc, False), (),
-                                    self._context_v)
+        if self._core is None or self._core._debug_c:
+            self._call_soon(_TaskCall.__new__(_TaskCall, self, exc, False), (), self._context_v)
         else:
             push_ready(self._core, self)
             self._step_exc = exc
