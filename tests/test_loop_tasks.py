@@ -145,6 +145,27 @@ def test_task_and_future_subscript_as_generic_aliases():
     assert same(program)[0] == ("returned", ((int,), (str,)))
 
 
+def test_methods_take_arguments_as_asyncios_do():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        task = loop.create_task(_give_way())
+        out = []
+        for call in (lambda: fut.set_result(result=1), lambda: fut.add_done_callback(fn=print),
+                     lambda: fut.remove_done_callback(fn=print),
+                     lambda: fut.set_exception(exception=ValueError()),
+                     lambda: task.set_name(value="x"), lambda: task.get_stack(limit=1),
+                     lambda: fut.cancel(msg="m")):
+            try:
+                call()
+                out.append("ok")
+            except TypeError:
+                out.append("TypeError")
+        await task
+        return out
+
+    assert same(program)[0][1] == ["TypeError"] * 5 + ["ok", "ok"]
+
+
 # --- results, exceptions, states
 
 
@@ -267,8 +288,7 @@ def test_future_iterator_throw_and_close():
     async def program(loop, seen):
         fut = loop.create_future()
         it = fut.__await__()
-        next(it)
-        out = []
+        out = [it.__next__() is fut, iter(it) is it]
         try:
             it.throw(ValueError("in"))
         except ValueError as e:

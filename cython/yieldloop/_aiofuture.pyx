@@ -29,13 +29,14 @@ from types import GenericAlias, TracebackType
 
 from asyncio import events, exceptions, futures
 
-from yieldloop._aio_private import FUTURE_STATES, extract_stack, future_repr, future_repr_info
+from yieldloop._aio_private import FUTURE_STATES as _FUTURE_STATES
+from yieldloop._aio_private import extract_stack, future_repr, future_repr_info
 
 cdef object _CancelledError = exceptions.CancelledError
 cdef object _InvalidStateError = exceptions.InvalidStateError
 cdef object _AioFuture = futures.Future
 cdef object _get_event_loop = events.get_event_loop
-cdef tuple _STATE_NAMES = FUTURE_STATES
+cdef tuple _STATE_NAMES = _FUTURE_STATES
 
 # How versions differ (each checked against asyncio's C Future):
 # 3.11+: a task's CancelledError is kept and handed on as it is; before,
@@ -139,7 +140,7 @@ cdef class Future:
         self._log_tb = False
         return self._exc_v
 
-    def set_result(self, result):
+    def set_result(self, result, /):
         """Mark the future done and set its result.
 
         If the future is already done when this method is called, raises
@@ -148,7 +149,7 @@ cdef class Future:
         self._check_alive()
         self._set_result(result)
 
-    def set_exception(self, exception):
+    def set_exception(self, exception, /):
         """Mark the future done and set an exception.
 
         If the future is already done when this method is called, raises
@@ -157,7 +158,7 @@ cdef class Future:
         self._check_alive()
         self._set_exception(exception)
 
-    def add_done_callback(self, fn, *, context=None):
+    def add_done_callback(self, fn, /, *, context=None):
         """Add a callback to be run when the future becomes done.
 
         The callback is called with a single argument - the future object. If
@@ -169,7 +170,7 @@ cdef class Future:
             context = PyContext_CopyCurrent()
         self._add_callback(fn, context)
 
-    def remove_done_callback(self, fn):
+    def remove_done_callback(self, fn, /):
         """Remove all instances of a callback from the "call when done" list.
 
         Returns the number of callbacks removed.
@@ -511,11 +512,15 @@ cdef class _FutureIter:
     def __iter__(self):
         return self
 
-    def send(self, value):
+    def __next__(self):
+        # (The type's tp_iternext is _iter_next, in C, set below.)
+        return _iter_next_obj(self)
+
+    def send(self, value, /):
         """Resume the await (the value is ignored, as asyncio's does)."""
         return _iter_next_obj(self)
 
-    def throw(self, typ, val=None, tb=None):
+    def throw(self, typ, val=None, tb=None, /):
         """Raise an exception at the await."""
         if _PY312 and (val is not None or tb is not None):
             import warnings

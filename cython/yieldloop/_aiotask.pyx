@@ -111,14 +111,14 @@ cdef class Task(Future):
             self._name_v = "Task-%d" % self._name_no
         return self._name_v
 
-    def set_name(self, value):
+    def set_name(self, value, /):
         """Set the task's name."""
         self._name_v = value if type(value) is str else str(value)
 
-    def set_result(self, result):
+    def set_result(self, result, /):
         raise RuntimeError("Task does not support set_result operation")
 
-    def set_exception(self, exception):
+    def set_exception(self, exception, /):
         raise RuntimeError("Task does not support set_exception operation")
 
     def get_stack(self, *, limit=None):
