@@ -9,11 +9,12 @@ through the loop's call_soon() as asyncio's do; the same classes on
 yieldloop.Loop are checked against asyncio's by test_loop_tasks.py and by
 CPython's suite run on yieldloop.Loop (scripts/run-asyncio-tests).
 
-Left out: the subclass variants (our Task is final, as a cdef class with
-asyncio's C layout could not be), and the tests that name asyncio's C or
-Python implementation itself.
+Left out: the subclass variants and the one test that subclasses Task (our
+Task is a final cdef class), and the tests that name asyncio's C or Python
+implementation itself.
 """
 
+import asyncio
 import sys
 
 import pytest
@@ -30,6 +31,12 @@ class YieldloopTaskTests(test_tasks.BaseTaskTests, test_tasks.SetMethodsTest,
                          test_utils.TestCase):
     Task = Task
     Future = Future
+    # The functions the tests call (3.14+ takes them from the class): asyncio's,
+    # which see our tasks as they see any task registered with asyncio.
+    all_tasks = staticmethod(asyncio.all_tasks)
+    current_task = staticmethod(asyncio.current_task)
+    # It subclasses Task, which ours does not allow (a final cdef class).
+    test_task_not_crash_without_finalization = None
 
     def test_del__log_destroy_pending_segfault(self):
         # CTask_CFuture_Tests' own: deleting the attribute is refused.
