@@ -380,6 +380,22 @@ def test_create_task_takes_a_generator_based_coroutine_before_3_12():
         assert result == ("accepted", "gen")
 
 
+def test_init_again_restarts_a_future_before_3_15_and_is_refused_after():
+    async def program(loop, seen):
+        fut = loop.create_future()
+        fut.add_done_callback(print)
+        fut.set_result(1)
+        fut.result()
+        try:
+            fut.__init__(loop=loop)
+        except RuntimeError:
+            return "refused", fut.result()
+        return "restarted", fut.done(), fut._callbacks, fut._result
+
+    result = same(program)[0][1]
+    assert result[0] == ("refused" if sys.version_info >= (3, 15) else "restarted")
+
+
 # --- done-callbacks
 
 

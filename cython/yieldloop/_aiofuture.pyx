@@ -46,6 +46,8 @@ cdef bint _PY311 = sys.version_info >= (3, 11)
 #   an exact StopIteration is refused with a TypeError (asyncio's C Future;
 #   its Python one changed in 3.12).
 cdef bint _PY313 = sys.version_info >= (3, 13)
+# 3.15+: __init__ on an initialized future is refused.
+cdef bint _PY315 = sys.version_info >= (3, 15)
 # 3.12+: the iterator's throw() warns about its three-argument form.
 cdef bint _PY312 = sys.version_info >= (3, 12)
 # asyncio's repr: base_futures._future_repr from 3.11, _future_repr_info before.
@@ -69,6 +71,15 @@ cdef class Future:
 
     cdef int _init(self, object loop) except -1:
         cdef bint debug
+        if self._loop_obj is not None:
+            if _PY315:
+                raise RuntimeError("%s is already initialized" % type(self).__name__)
+            # Before 3.15, __init__ again starts the future afresh.
+            self._cb0 = self._ctx0 = self._cbs = None
+            self._result_v = self._exc_v = self._exc_tb = self._source_tb = None
+            self._cancel_msg = self._cancelled_exc = None
+            self._state = ST_PENDING
+            self._log_tb = self._blocking = False
         if loop is None:
             loop = _get_event_loop()
         self._loop_obj = loop

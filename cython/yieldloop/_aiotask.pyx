@@ -40,6 +40,7 @@ from yieldloop.includes.capi cimport (
 
 import sys
 import types
+from contextvars import Context as _Context
 
 from asyncio import base_events, coroutines, exceptions, tasks
 
@@ -66,6 +67,8 @@ cdef object _task_print_stack = task_print_stack
 cdef str _STEP = "__step()" if sys.version_info >= (3, 14) else "_step()"
 cdef bint _PY312 = sys.version_info >= (3, 12)
 cdef bint _PY314 = sys.version_info >= (3, 14)
+# 3.15+: a context= that is not a contextvars.Context is refused.
+cdef bint _PY315 = sys.version_info >= (3, 15)
 # 3.13+: uncancel() down to zero also drops a pending cancellation.
 cdef bint _PY313 = sys.version_info >= (3, 13)
 cdef set _coro_types = set()      # non-native types iscoroutine() accepted
@@ -476,7 +479,17 @@ cdef int _set_coro(Task t, object coro) except -1:
 
 cdef int _set_fields(Task t, object name, object context) except -1:
     global _task_counter
-    t._context_v = PyContext_CopyCurrent() if context is None else context
+    if context is None:
+        context = PyContext_CopyCurrent()
+    elif _PY315 and type(context) is not _Context:
+        t._log_destroy_pending = False
+        raise TypeError("a contextvars.Context was expected, got %s"
+                        % type(context).__name__)
+    t._context_v = context
+    t._fut_waiter_v = t._step_exc = None
+    t._must_cancel = False
+    t._num_cancels = 0
+    t._name_v = None
     if name is None:
         _task_counter += 1
         t._name_no = _task_counter
