@@ -1167,6 +1167,27 @@ def test_a_task_factory_is_called():
     same(program)
 
 
+def test_with_another_task_factory_set_futures_are_asyncios_own():
+    # That factory's tasks (asyncio's C Task) await asyncio's C Future
+    # fastest; our tasks await either kind.
+    async def main():
+        loop = asyncio.get_running_loop()
+        ours = type(loop.create_future())
+        loop.set_task_factory(lambda lp, coro, **kw: asyncio.Task(coro, loop=lp, **kw))
+        try:
+            theirs = type(loop.create_future())
+            fut = loop.create_future()
+            loop.call_soon(fut.set_result, "awaited by ours")
+            got = await fut
+            got2 = await loop.create_task(asyncio.sleep(0.001, "theirs slept"))
+        finally:
+            loop.set_task_factory(None)
+        return ours.__module__, theirs is asyncio.Future, got, got2
+
+    assert yieldloop.run_asyncio(main()) == (
+        "yieldloop._aiofuture", True, "awaited by ours", "theirs slept")
+
+
 # --- debug mode
 
 

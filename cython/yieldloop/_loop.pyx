@@ -42,12 +42,14 @@ import threading
 from _thread import RLock as _RLock
 from collections.abc import Mapping
 
-from asyncio import base_events
+from asyncio import base_events, futures
 from yieldloop._aio_private import (
     format_callback_source, format_handle, set_running_loop)
 
-# Looked up once: asyncio's create_task, which calls the task factory.
+# Looked up once: asyncio's create_task, which calls the task factory, and
+# asyncio's Future, for the tasks of such a factory.
 cdef object _base_create_task = base_events.BaseEventLoop.create_task
+cdef object _AioFuture = futures.Future
 # 3.14+: create_task() takes eager_start= (and hands any keyword to a
 # task factory).
 cdef bint _PY314 = sys.version_info >= (3, 14)
@@ -257,8 +259,14 @@ cdef class LoopCore(LoopBase):
     # --- futures and tasks: yieldloop's own (_aiofuture.pyx, _aiotask.pyx)
 
     def create_future(self):
-        """A new asyncio.Future attached to this loop (yieldloop's own)."""
-        return new_future(self)
+        """A new asyncio.Future attached to this loop: yieldloop's own, or
+        asyncio's while a task factory of another kind is set."""
+        factory = self._task_factory
+        if factory is None or is_eager_task_factory(factory):
+            return new_future(self)
+        # Such a factory makes tasks of its own, asyncio's C Task as a rule,
+        # which awaits asyncio's C Future without a Python call.
+        return _AioFuture(loop=self)
 
     def create_task(self, coro, *, name=None, context=None, **kwargs):
         """Schedule ``coro`` as an asyncio.Task: yieldloop's own, or what
