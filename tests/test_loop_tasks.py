@@ -766,32 +766,48 @@ def test_all_tasks_lists_pending_tasks_only():
     assert same(program)[0] == ("returned", ((True, False, True, 4), 1))
 
 
-def test_names_coroutines_and_contexts():
-    var = contextvars.ContextVar("var", default="default")
-
+def test_names_default_given_and_set():
     class Named:
         def __str__(self):
             return "from str"
+
+    async def program(loop, seen):
+        auto = loop.create_task(_give_way())
+        named = loop.create_task(_give_way(), name=Named())
+        renamed = loop.create_task(_give_way())
+        renamed.set_name(7)
+        out = [_name(auto), named.get_name(), renamed.get_name()]
+        await asyncio.gather(auto, named, renamed)
+        return out
+
+    assert same(program)[0] == ("returned", ["Task-N", "from str", "7"])
+
+
+def test_get_coro_returns_the_coroutine_until_and_after_it_ends():
+    async def program(loop, seen):
+        coro = _give_way()
+        t = loop.create_task(coro)
+        before = t.get_coro() is coro
+        await t
+        return before, t.get_coro() is coro
+
+    assert same(program)[0] == ("returned", (True, True))
+
+
+@pytest.mark.skipif(not PY311, reason="create_task(context=) is 3.11+")
+def test_a_task_runs_in_the_context_given():
+    var = contextvars.ContextVar("var", default="default")
 
     async def read():
         return var.get()
 
     async def program(loop, seen):
-        auto = loop.create_task(read())
-        named = loop.create_task(read(), name=Named())
-        coro = read()
-        t = loop.create_task(coro)
-        t.set_name(7)
-        out = [_name(auto), named.get_name(), t.get_name(), t.get_coro() is coro]
-        if PY311:
-            ctx = contextvars.copy_context()
-            ctx.run(var.set, "in ctx")
-            in_ctx = loop.create_task(read(), context=ctx)
-            out += [await in_ctx, in_ctx.get_context() is ctx if PY312 else None]
-        out += [await auto, await named, await t, t.get_coro() is coro]
-        return out
+        ctx = contextvars.copy_context()
+        ctx.run(var.set, "in ctx")
+        task = loop.create_task(read(), context=ctx)
+        return await task, task.get_context() is ctx if PY312 else None, var.get()
 
-    same(program)
+    assert same(program)[0][1][::2] == ("in ctx", "default")
 
 
 def test_each_task_runs_in_its_own_copy_of_the_context():
@@ -810,7 +826,7 @@ def test_each_task_runs_in_its_own_copy_of_the_context():
     assert same(program)[0] == ("returned", ([11, 11], 10))
 
 
-def test_reprs_and_stacks():
+def test_reprs_of_tasks_and_futures_in_each_state():
     async def program(loop, seen):
         fut = loop.create_future()
 
@@ -820,11 +836,6 @@ def test_reprs_and_stacks():
         task = loop.create_task(waiter(), name="w")
         await _give_way()
         out = [_scrub(repr(task)), _scrub(repr(fut))]
-        stack = task.get_stack()
-        out.append([f.f_code.co_name for f in stack])
-        buf = io.StringIO()
-        task.print_stack(file=buf)
-        out.append(_scrub(buf.getvalue()).splitlines()[0])
         task.cancel()
         out.append(_scrub(repr(task)))
         await asyncio.gather(task, return_exceptions=True)
@@ -837,7 +848,28 @@ def test_reprs_and_stacks():
         out += [_scrub(repr(done)), _scrub(repr(failed))]
         return out
 
-    same(program)
+    assert "wait_for=<Future pending" in same(program)[0][1][0]
+
+
+def test_get_stack_and_print_stack_show_where_the_task_waits():
+    async def program(loop, seen):
+        fut = loop.create_future()
+
+        async def waiter():
+            await fut
+
+        task = loop.create_task(waiter(), name="w")
+        await _give_way()
+        names = [f.f_code.co_name for f in task.get_stack()]
+        buf = io.StringIO()
+        task.print_stack(file=buf)
+        fut.set_result(None)
+        await task
+        return names, _scrub(buf.getvalue()).splitlines()[0], task.get_stack()
+
+    names, first_line, after = same(program)[0][1]
+    assert names == ["waiter"] and after == []
+    assert first_line.startswith("Stack for <Task pending name='w'")
 
 
 # --- reports: never-retrieved exceptions, pending tasks destroyed
@@ -903,24 +935,38 @@ def test_a_pending_task_destroyed_is_reported_unless_told_not_to():
 # --- asyncio's combinators on these tasks
 
 
-def test_gather_wait_and_shield():
-    async def value(v):
-        await asyncio.sleep(0)
-        return v
+async def _value(v):
+    await asyncio.sleep(0)
+    return v
 
+
+def test_gather_returns_results_and_exceptions():
     async def fail():
         await _give_way()
         raise ValueError("g")
 
     async def program(loop, seen):
-        out = [await asyncio.gather(value(1), value(2))]
-        out.append(await asyncio.gather(value(3), fail(), return_exceptions=True))
+        ok = await asyncio.gather(_value(1), _value(2))
+        mixed = await asyncio.gather(_value(3), fail(), return_exceptions=True)
+        return ok, [repr(x) for x in mixed]
+
+    assert same(program)[0] == ("returned", ([1, 2], ["3", "ValueError('g')"]))
+
+
+def test_wait_first_completed_returns_the_first_done():
+    async def program(loop, seen):
         gate = loop.create_future()
-        t1, t2 = loop.create_task(value("fast")), loop.create_task(_after(gate, "slow"))
+        t1, t2 = loop.create_task(_value("fast")), loop.create_task(_after(gate, "slow"))
         done, pending = await asyncio.wait([t1, t2], return_when=asyncio.FIRST_COMPLETED)
-        out.append(([t.result() for t in done], len(pending)))
         gate.set_result(None)
         await t2
+        return [t.result() for t in done], len(pending)
+
+    assert same(program)[0] == ("returned", (["fast"], 1))
+
+
+def test_shield_keeps_the_inner_task_running_when_the_outer_is_cancelled():
+    async def program(loop, seen):
         gate = loop.create_future()
         inner = loop.create_task(_after(gate, "shielded"))
         outer = asyncio.ensure_future(asyncio.shield(inner))
@@ -930,11 +976,9 @@ def test_gather_wait_and_shield():
             await outer
         except asyncio.CancelledError:
             gate.set_result(None)
-            out.append(("outer cancelled", await inner, inner.cancelled()))
-        out[1] = [repr(x) for x in out[1]]
-        return out
+            return "outer cancelled", await inner, inner.cancelled()
 
-    same(program)
+    assert same(program)[0] == ("returned", ("outer cancelled", "shielded", False))
 
 
 async def _after(gate, value):
