@@ -1,26 +1,25 @@
-"""yieldloop.Loop's own Task and Future behave as asyncio's.
+"""yieldloop.Loop's own Task behaves as asyncio's.
 
 Each test runs one asyncio program twice, on asyncio's own loop (asyncio's C
 Task and Future) and on yieldloop.Loop (yieldloop's Task and Future), and
 asserts that what the program observed is the same: results, exceptions and
 their messages, the order in which things ran, what reached the exception
-handler. The runner also checks that on yieldloop.Loop the program really
-ran in yieldloop's Task, so that a fallback to asyncio's classes cannot pass
-unnoticed.
+handler (tests/task_diff.py). The harness also checks that on yieldloop.Loop
+the program really ran in yieldloop's Task, so that a fallback to asyncio's
+classes cannot pass unnoticed. Futures: test_loop_futures.py.
 """
 
 import asyncio
-import concurrent.futures
 import contextvars
 import gc
 import io
-import re
 import sys
 import types
 
 import pytest
 
 import yieldloop
+from task_diff import give_way, same, scrub, task_name, value_after, value_soon
 
 PY311 = sys.version_info >= (3, 11)
 PY312 = sys.version_info >= (3, 12)
@@ -28,306 +27,16 @@ PY313 = sys.version_info >= (3, 13)
 PY314 = sys.version_info >= (3, 14)
 
 
-def _run_on(factory, program):
-    loop = factory()
-    seen = []
-
-    def handler(lp, context):
-        exc = context.get("exception")
-        seen.append(("handler", context["message"], type(exc).__name__ if exc else None,
-                     "task" in context or "future" in context))
-
-    loop.set_exception_handler(handler)
-    asyncio.set_event_loop(loop)
-    kinds = []
-
-    async def main():
-        kinds.append(type(asyncio.current_task()).__module__)
-        return await program(loop, seen)
-
-    try:
-        try:
-            result = ("returned", loop.run_until_complete(main()))
-        except BaseException as exc:  # noqa: BLE001 - what the program raised is the outcome
-            result = ("raised", type(exc).__name__, str(exc))
-        gc.collect()
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-    gc.collect()
-    return kinds, result, seen
-
-
-def same(program):
-    """Run ``program(loop, seen)`` on both loops; assert they saw the same."""
-    a_kinds, a_result, a_seen = _run_on(asyncio.new_event_loop, program)
-    y_kinds, y_result, y_seen = _run_on(yieldloop.new_event_loop, program)
-    assert y_kinds == ["yieldloop._aiotask"], "the program did not run in yieldloop's Task"
-    assert a_kinds != y_kinds
-    assert (y_result, y_seen) == (a_result, a_seen)
-    return y_result, y_seen
-
-
-def _name(task_or_name):
-    """A task name with its number hidden ("Task-17" -> "Task-N")."""
-    name = task_or_name if isinstance(task_or_name, str) else task_or_name.get_name()
-    return re.sub(r"Task-\d+", "Task-N", name)
-
-
-def _scrub(text):
-    """A repr or message with what differs between runs hidden."""
-    text = re.sub(r"Task-\d+", "Task-N", text)
-    text = re.sub(r" at 0x[0-9a-f]+", "", text)
-    return re.sub(r"\.py:\d+", ".py", text)
-
-
-async def _give_way(n=1):
-    for _ in range(n):
-        await asyncio.sleep(0)
-
-
-# --- what a task and a future are
-
-
-def test_task_and_future_present_as_asyncios_classes():
-    async def program(loop, seen):
-        task = loop.create_task(_give_way())
-        fut = loop.create_future()
-        out = (isinstance(task, asyncio.Task), isinstance(task, asyncio.Future),
-               isinstance(fut, asyncio.Future), asyncio.isfuture(task), asyncio.isfuture(fut),
-               task.__class__.__name__, fut.__class__.__name__,
-               asyncio.iscoroutine(task), asyncio.iscoroutine(fut))
-        fut.cancel()
-        await task
-        return out
-
-    assert same(program)[0] == ("returned", (True, True, True, True, True, "Task", "Future",
-                                             False, False))
-
-
-def test_the_classes_have_asyncios_attribute_names():
-    def names(cls):
-        return {n for n in dir(cls) if not n.startswith("__")}
-
-    async def program(loop, seen):
-        task = loop.create_task(_give_way())
-        fut = loop.create_future()
-        out = (sorted(names(type(task)) ^ names(asyncio.Task)),
-               sorted(names(type(fut)) ^ names(asyncio.Future)))
-        await task
-        return out
-
-    assert same(program)[0] == ("returned", ([], []))
-
-
-def test_tasks_and_futures_take_attributes_and_weak_references():
-    import weakref
-
-    async def program(loop, seen):
-        task = loop.create_task(_give_way())
-        fut = loop.create_future()
-        task.note, fut.note = "t", "f"
-        refs = (weakref.ref(task)() is task, weakref.ref(fut)() is fut)
-        await task
-        return task.note, fut.note, refs
-
-    assert same(program)[0] == ("returned", ("t", "f", (True, True)))
-
-
-def test_task_and_future_subscript_as_generic_aliases():
-    async def program(loop, seen):
-        t, f = loop.create_task(_give_way()), loop.create_future()
-        out = (type(t)[int].__args__, type(f)[str].__args__)
-        await t
-        return out
-
-    assert same(program)[0] == ("returned", ((int,), (str,)))
-
-
-def test_methods_take_arguments_as_asyncios_do():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        task = loop.create_task(_give_way())
-        out = []
-        for call in (lambda: fut.set_result(result=1), lambda: fut.add_done_callback(fn=print),
-                     lambda: fut.remove_done_callback(fn=print),
-                     lambda: fut.set_exception(exception=ValueError()),
-                     lambda: task.set_name(value="x"), lambda: task.get_stack(limit=1),
-                     lambda: fut.cancel(msg="m")):
-            try:
-                call()
-                out.append("ok")
-            except TypeError:
-                out.append("TypeError")
-        await task
-        return out
-
-    assert same(program)[0][1] == ["TypeError"] * 5 + ["ok", "ok"]
-
-
 # --- results, exceptions, states
-
-
-def test_future_result_and_exception_before_done_raise_invalid_state():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        out = []
-        for call in (fut.result, fut.exception):
-            try:
-                call()
-            except asyncio.InvalidStateError as e:
-                out.append(str(e))
-        return out, fut._state, fut.done(), fut.cancelled()
-
-    same(program)
-
-
-def test_future_set_twice_raises_invalid_state():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        fut.set_result(1)
-        out = []
-        for call in (lambda: fut.set_result(2), lambda: fut.set_exception(ValueError()),
-                     lambda: fut.cancel()):
-            try:
-                out.append(call())
-            except asyncio.InvalidStateError as e:
-                out.append(str(e))
-        return out, fut.result(), fut._state, fut._result
-
-    same(program)
-
-
-def test_future_set_exception_takes_a_class_and_refuses_a_non_exception():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        try:
-            fut.set_exception(42)
-        except TypeError as e:
-            refused = str(e)
-        fut.set_exception(KeyError)
-        return refused, type(fut.exception()).__name__, fut._state
-
-    same(program)
-
-
-def test_future_set_exception_stop_iteration_per_version():
-    async def program(loop, seen):
-        out = []
-        for exc in (StopIteration(), type("Sub", (StopIteration,), {})()):
-            fut = loop.create_future()
-            try:
-                fut.set_exception(exc)
-            except TypeError as e:
-                out.append(("refused", str(e)))
-            else:
-                got = fut.exception()
-                out.append((type(got).__name__, str(got), got.__cause__ is exc))
-        return out
-
-    same(program)
-
-
-def test_future_exception_keeps_its_traceback_for_each_retrieval():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        try:
-            raise ValueError("boom")
-        except ValueError as e:
-            fut.set_exception(e)
-        depths = []
-        for _ in range(2):
-            try:
-                fut.result()
-            except ValueError as e:
-                tb, n = e.__traceback__, 0
-                while tb is not None:
-                    n, tb = n + 1, tb.tb_next
-                depths.append(n >= 1)
-        return depths, fut._exception is fut.exception()
-
-    same(program)
-
-
-def test_await_future_returns_its_result_or_raises_its_exception():
-    async def program(loop, seen):
-        a, b = loop.create_future(), loop.create_future()
-        loop.call_soon(a.set_result, "value")
-        loop.call_soon(b.set_exception, KeyError("k"))
-        out = [await a]
-        try:
-            await b
-        except KeyError as e:
-            out.append(repr(e))
-        return out
-
-    assert same(program)[0] == ("returned", ["value", "KeyError('k')"])
-
-
-def test_await_wasnt_used_with_future():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        it = fut.__await__()
-        first = next(it) is fut
-        try:
-            next(it)
-        except RuntimeError as e:
-            second = str(e)
-        fut.set_result(3)
-        try:
-            next(it)
-        except StopIteration as e:
-            third = e.value
-        return first, second, third
-
-    assert same(program)[0] == ("returned", (True, "await wasn't used with future", 3))
-
-
-def test_future_iterator_throw_and_close():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        it = fut.__await__()
-        out = [it.__next__() is fut, iter(it) is it]
-        try:
-            it.throw(ValueError("in"))
-        except ValueError as e:
-            out.append(str(e))
-        it2 = fut.__await__()
-        it2.close()
-        try:
-            it2.throw(TypeError)
-        except TypeError:
-            out.append("TypeError")
-        try:
-            it2.throw(42)
-        except TypeError as e:
-            out.append(str(e))
-        return out
-
-    same(program)
-
-
-def test_yield_from_a_future_in_a_generator_coroutine():
-    @types.coroutine
-    def legacy(fut):
-        return (yield from fut)
-
-    async def program(loop, seen):
-        fut = loop.create_future()
-        loop.call_soon(fut.set_result, "yf")
-        return await legacy(fut)
-
-    assert same(program)[0] == ("returned", "yf")
 
 
 def test_task_result_and_exception_after_it_ends():
     async def fails():
-        await _give_way()
+        await give_way()
         raise LookupError("nope")
 
     async def program(loop, seen):
-        ok = loop.create_task(_give_way())
+        ok = loop.create_task(give_way())
         bad = loop.create_task(fails())
         await asyncio.wait([ok, bad])
         return ok.result(), repr(bad.exception()), ok._state, bad._state, bad.done()
@@ -337,7 +46,7 @@ def test_task_result_and_exception_after_it_ends():
 
 def test_task_set_result_and_set_exception_are_refused():
     async def program(loop, seen):
-        task = loop.create_task(_give_way())
+        task = loop.create_task(give_way())
         out = []
         for call in (lambda: task.set_result(1), lambda: task.set_exception(ValueError())):
             try:
@@ -370,7 +79,7 @@ def test_create_task_takes_a_generator_based_coroutine_before_3_12():
         try:
             task = loop.create_task(gen())
         except TypeError as e:
-            return "refused", _scrub(str(e))
+            return "refused", scrub(str(e))
         return "accepted", await task
 
     result = same(program)[0][1]
@@ -378,107 +87,6 @@ def test_create_task_takes_a_generator_based_coroutine_before_3_12():
         assert result[0] == "refused" and "a coroutine was expected, got <generator" in result[1]
     else:
         assert result == ("accepted", "gen")
-
-
-def test_init_again_restarts_a_future_before_3_15_and_is_refused_after():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        fut.add_done_callback(print)
-        fut.set_result(1)
-        fut.result()
-        try:
-            fut.__init__(loop=loop)
-        except RuntimeError:
-            return "refused", fut.result()
-        return "restarted", fut.done(), fut._callbacks, fut._result
-
-    result = same(program)[0][1]
-    assert result[0] == ("refused" if sys.version_info >= (3, 15) else "restarted")
-
-
-# --- done-callbacks
-
-
-def test_done_callbacks_run_in_order_in_their_context_after_the_waiting_task():
-    var = contextvars.ContextVar("var", default="main")
-
-    async def program(loop, seen):
-        fut = loop.create_future()
-        order = []
-
-        async def waiter():
-            await fut
-            order.append(("task", var.get()))
-
-        task = loop.create_task(waiter())
-        await _give_way()
-        fut.add_done_callback(lambda f: order.append(("cb1", var.get())))
-        ctx = contextvars.copy_context()
-        ctx.run(var.set, "ctx")
-        fut.add_done_callback(lambda f: order.append(("cb2", var.get())), context=ctx)
-        loop.call_soon(order.append, ("soon", var.get()))
-        fut.set_result(None)
-        fut.add_done_callback(lambda f: order.append(("late", f.result())))
-        await task
-        await _give_way()
-        return order
-
-    out = same(program)[0][1]
-    assert out[0] == ("soon", "main") and out[1] == ("task", "main")
-
-
-def test_remove_done_callback_counts_every_instance():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        calls = []
-
-        def a(f):
-            calls.append("a")
-
-        def b(f):
-            calls.append("b")
-
-        for cb in (a, b, a, a):
-            fut.add_done_callback(cb)
-        removed = fut.remove_done_callback(a), fut.remove_done_callback(a)
-        fut.set_result(None)
-        await _give_way()
-        return removed, calls, fut._callbacks
-
-    assert same(program)[0] == ("returned", ((3, 0), ["b"], None))
-
-
-def test_callbacks_attribute_lists_callbacks_and_waiting_tasks():
-    async def program(loop, seen):
-        fut = loop.create_future()
-
-        async def waiter():
-            await fut
-
-        task = loop.create_task(waiter())
-        await _give_way()
-        fut.add_done_callback(print)
-        cbs = fut._callbacks
-        shape = [(getattr(cb, "__self__", None) is task, cb is print,
-                  isinstance(ctx, contextvars.Context)) for cb, ctx in cbs]
-        fut.set_result(None)
-        await task
-        return shape
-
-    assert same(program)[0] == ("returned", [(True, False, True), (False, True, True)])
-
-
-def test_done_callback_added_to_a_done_future_runs_soon():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        fut.set_result(1)
-        order = []
-        fut.add_done_callback(lambda f: order.append("cb"))
-        order.append("after add")
-        await _give_way()
-        return order
-
-    assert same(program)[0] == ("returned", ["after add", "cb"])
 
 
 # --- cancellation
@@ -490,7 +98,7 @@ def test_cancel_with_message_reaches_the_task_and_its_awaiter():
             await asyncio.sleep(10)
 
         task = loop.create_task(sleeper())
-        await _give_way()
+        await give_way()
         task.cancel("stop it")
         try:
             await task
@@ -535,7 +143,7 @@ def test_cancel_a_task_that_catches_it_and_returns():
                 return "kept going"
 
         task = loop.create_task(stubborn())
-        await _give_way()
+        await give_way()
         task.cancel()
         return await task, task.cancelled(), task.cancelling() if PY311 else None
 
@@ -550,7 +158,7 @@ def test_cancel_after_the_awaited_future_is_done_but_before_the_step():
             return await fut
 
         task = loop.create_task(waiter())
-        await _give_way()
+        await give_way()
         fut.set_result("late")
         out = [task.cancel("now"), fut.cancelled()]
         try:
@@ -572,7 +180,7 @@ def test_cancel_propagates_down_a_chain_of_awaited_tasks():
 
         leaf_t = loop.create_task(leaf())
         mid_t = loop.create_task(middle(leaf_t))
-        await _give_way(2)
+        await give_way(2)
         mid_t.cancel("chain")
         results = await asyncio.gather(mid_t, leaf_t, return_exceptions=True)
         return ([type(r).__name__ for r in results], leaf_t.cancelled(), mid_t.cancelled(),
@@ -586,7 +194,7 @@ def test_cancelled_error_raised_by_the_coroutine_is_handed_on_as_is():
         err = asyncio.CancelledError("own")
 
         async def raiser():
-            await _give_way()
+            await give_way()
             raise err
 
         task = loop.create_task(raiser())
@@ -630,7 +238,7 @@ def test_cancel_on_a_task_awaiting_a_foreign_future_cancels_that_future():
             return await foreign
 
         task = loop.create_task(waiter())
-        await _give_way()
+        await give_way()
         task.cancel("why")
         try:
             await task
@@ -652,9 +260,9 @@ def test_must_cancel_cancels_the_future_awaited_next():
             return await fut
 
         task = loop.create_task(body())
-        await _give_way()
+        await give_way()
         task.cancel()
-        await _give_way()
+        await give_way()
         task.cancel("second")
         try:
             await task
@@ -684,7 +292,7 @@ def test_bad_yields_are_thrown_back_into_the_task():
                 try:
                     await loop.create_task(_yield_then_return(yields, value))
                 except RuntimeError as e:
-                    out.append(_scrub(str(e)))
+                    out.append(scrub(str(e)))
         finally:
             other.close()
         return out
@@ -704,7 +312,7 @@ def test_task_cannot_await_itself():
         try:
             await loop.create_task(selfish())
         except RuntimeError as e:
-            return _scrub(str(e))
+            return scrub(str(e))
 
     assert "cannot await on itself" in same(program)[0][1]
 
@@ -734,7 +342,7 @@ def test_current_task_is_the_running_task_and_none_in_a_callback():
 
         async def body():
             here.append(asyncio.current_task() is task)
-            await _give_way()
+            await give_way()
             here.append(asyncio.current_task() is task)
 
         task = loop.create_task(body())
@@ -753,8 +361,8 @@ def test_all_tasks_lists_pending_tasks_only():
             await fut
 
         tasks = [loop.create_task(wait()) for _ in range(3)]
-        await _give_way()
-        done = loop.create_task(_give_way())
+        await give_way()
+        done = loop.create_task(give_way())
         await done
         listed = asyncio.all_tasks()
         out = (all(t in listed for t in tasks), done in listed,
@@ -772,11 +380,11 @@ def test_names_default_given_and_set():
             return "from str"
 
     async def program(loop, seen):
-        auto = loop.create_task(_give_way())
-        named = loop.create_task(_give_way(), name=Named())
-        renamed = loop.create_task(_give_way())
+        auto = loop.create_task(give_way())
+        named = loop.create_task(give_way(), name=Named())
+        renamed = loop.create_task(give_way())
         renamed.set_name(7)
-        out = [_name(auto), named.get_name(), renamed.get_name()]
+        out = [task_name(auto), named.get_name(), renamed.get_name()]
         await asyncio.gather(auto, named, renamed)
         return out
 
@@ -785,7 +393,7 @@ def test_names_default_given_and_set():
 
 def test_get_coro_returns_the_coroutine_until_and_after_it_ends():
     async def program(loop, seen):
-        coro = _give_way()
+        coro = give_way()
         t = loop.create_task(coro)
         before = t.get_coro() is coro
         await t
@@ -815,7 +423,7 @@ def test_each_task_runs_in_its_own_copy_of_the_context():
 
     async def bump():
         var.set(var.get() + 1)
-        await _give_way()
+        await give_way()
         return var.get()
 
     async def program(loop, seen):
@@ -834,18 +442,18 @@ def test_reprs_of_tasks_and_futures_in_each_state():
             await fut
 
         task = loop.create_task(waiter(), name="w")
-        await _give_way()
-        out = [_scrub(repr(task)), _scrub(repr(fut))]
+        await give_way()
+        out = [scrub(repr(task)), scrub(repr(fut))]
         task.cancel()
-        out.append(_scrub(repr(task)))
+        out.append(scrub(repr(task)))
         await asyncio.gather(task, return_exceptions=True)
-        out.append(_scrub(repr(task)))
+        out.append(scrub(repr(task)))
         done = loop.create_future()
         done.set_result("r")
         failed = loop.create_future()
         failed.set_exception(ValueError("v"))
         failed.exception()
-        out += [_scrub(repr(done)), _scrub(repr(failed))]
+        out += [scrub(repr(done)), scrub(repr(failed))]
         return out
 
     assert "wait_for=<Future pending" in same(program)[0][1][0]
@@ -859,13 +467,13 @@ def test_get_stack_and_print_stack_show_where_the_task_waits():
             await fut
 
         task = loop.create_task(waiter(), name="w")
-        await _give_way()
+        await give_way()
         names = [f.f_code.co_name for f in task.get_stack()]
         buf = io.StringIO()
         task.print_stack(file=buf)
         fut.set_result(None)
         await task
-        return names, _scrub(buf.getvalue()).splitlines()[0], task.get_stack()
+        return names, scrub(buf.getvalue()).splitlines()[0], task.get_stack()
 
     names, first_line, after = same(program)[0][1]
     assert names == ["waiter"] and after == []
@@ -883,10 +491,10 @@ def test_unretrieved_exceptions_are_reported():
         task = loop.create_task(fails())
         fut = loop.create_future()
         fut.set_exception(OSError("lost"))
-        await _give_way(2)
+        await give_way(2)
         del task, fut
         gc.collect()
-        await _give_way()
+        await give_way()
         return sorted(seen)
 
     result, seen = same(program)
@@ -923,7 +531,7 @@ def test_a_pending_task_destroyed_is_reported_unless_told_not_to():
         reported = loop.create_task(forever())
         quiet = loop.create_task(forever())
         quiet._log_destroy_pending = False
-        await _give_way()
+        await give_way()
         fut = None
         del reported, quiet
         gc.collect()
@@ -935,19 +543,14 @@ def test_a_pending_task_destroyed_is_reported_unless_told_not_to():
 # --- asyncio's combinators on these tasks
 
 
-async def _value(v):
-    await asyncio.sleep(0)
-    return v
-
-
 def test_gather_returns_results_and_exceptions():
     async def fail():
-        await _give_way()
+        await give_way()
         raise ValueError("g")
 
     async def program(loop, seen):
-        ok = await asyncio.gather(_value(1), _value(2))
-        mixed = await asyncio.gather(_value(3), fail(), return_exceptions=True)
+        ok = await asyncio.gather(value_soon(1), value_soon(2))
+        mixed = await asyncio.gather(value_soon(3), fail(), return_exceptions=True)
         return ok, [repr(x) for x in mixed]
 
     assert same(program)[0] == ("returned", ([1, 2], ["3", "ValueError('g')"]))
@@ -956,7 +559,7 @@ def test_gather_returns_results_and_exceptions():
 def test_wait_first_completed_returns_the_first_done():
     async def program(loop, seen):
         gate = loop.create_future()
-        t1, t2 = loop.create_task(_value("fast")), loop.create_task(_after(gate, "slow"))
+        t1, t2 = loop.create_task(value_soon("fast")), loop.create_task(value_after(gate, "slow"))
         done, pending = await asyncio.wait([t1, t2], return_when=asyncio.FIRST_COMPLETED)
         gate.set_result(None)
         await t2
@@ -968,9 +571,9 @@ def test_wait_first_completed_returns_the_first_done():
 def test_shield_keeps_the_inner_task_running_when_the_outer_is_cancelled():
     async def program(loop, seen):
         gate = loop.create_future()
-        inner = loop.create_task(_after(gate, "shielded"))
+        inner = loop.create_task(value_after(gate, "shielded"))
         outer = asyncio.ensure_future(asyncio.shield(inner))
-        await _give_way()
+        await give_way()
         outer.cancel()
         try:
             await outer
@@ -981,16 +584,11 @@ def test_shield_keeps_the_inner_task_running_when_the_outer_is_cancelled():
     assert same(program)[0] == ("returned", ("outer cancelled", "shielded", False))
 
 
-async def _after(gate, value):
-    await gate
-    return value
-
-
 def test_cancelling_a_gather_cancels_its_children():
     async def program(loop, seen):
         children = [loop.create_task(asyncio.sleep(10)) for _ in range(3)]
         g = asyncio.gather(*children)
-        await _give_way()
+        await give_way()
         g.cancel("all")
         try:
             await g
@@ -1026,7 +624,7 @@ def test_taskgroup_cancels_siblings_and_groups_errors():
                 raise
 
         async def failing():
-            await _give_way()
+            await give_way()
             raise KeyError("k")
 
         try:
@@ -1075,7 +673,7 @@ def test_a_taskgroup_cancelled_from_outside_is_cancelled():
                 tg.create_task(asyncio.sleep(10))
 
         task = loop.create_task(group())
-        await _give_way(2)
+        await give_way(2)
         task.cancel()
         try:
             await task
@@ -1083,44 +681,6 @@ def test_a_taskgroup_cancelled_from_outside_is_cancelled():
             return task.cancelled(), task.cancelling()
 
     same(program)
-
-
-# --- foreign futures: asyncio's own, concurrent.futures
-
-
-def test_await_an_asyncio_future_and_a_concurrent_future():
-    async def program(loop, seen):
-        foreign = asyncio.Future(loop=loop)
-        loop.call_soon(foreign.set_result, "asyncio's")
-        out = [await foreign]
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            out.append(await loop.run_in_executor(pool, sum, [1, 2]))
-            out.append(await asyncio.wrap_future(pool.submit(str, 5)))
-        bad = asyncio.Future(loop=loop)
-        loop.call_soon(bad.set_exception, ValueError("foreign"))
-        try:
-            await bad
-        except ValueError as e:
-            out.append(str(e))
-        return out
-
-    assert same(program)[0] == ("returned", ["asyncio's", 3, "5", "foreign"])
-
-
-def test_an_asyncio_task_awaits_a_yieldloop_future_and_task():
-    async def program(loop, seen):
-        fut = loop.create_future()
-        ours = loop.create_task(asyncio.sleep(0, "ours"))
-
-        async def in_asyncio_task():
-            return await fut, await ours
-
-        theirs = asyncio.Task(in_asyncio_task(), loop=loop)
-        await _give_way()
-        fut.set_result("fut")
-        return await theirs
-
-    assert same(program)[0] == ("returned", ("fut", "ours"))
 
 
 # --- eager tasks
@@ -1133,7 +693,7 @@ def test_eager_task_factory_runs_the_first_step_at_once():
 
         async def body(tag):
             order.append((tag, asyncio.current_task() is not None))
-            await _give_way()
+            await give_way()
             order.append((tag + " resumed", True))
             return tag
 
@@ -1160,13 +720,13 @@ def test_eager_task_factory_tasks_are_yieldloops_and_named_as_asyncio_names_them
     async def program(loop, seen):
         loop.set_task_factory(asyncio.eager_task_factory)
         try:
-            named = loop.create_task(_give_way(), name="given")
-            unnamed = loop.create_task(_give_way())
+            named = loop.create_task(give_way(), name="given")
+            unnamed = loop.create_task(give_way())
         finally:
             loop.set_task_factory(None)
         kinds = {type(named).__module__, type(unnamed).__module__}
         await asyncio.gather(named, unnamed)
-        return named.get_name(), _name(unnamed), kinds == {type(asyncio.current_task()).__module__}
+        return named.get_name(), task_name(unnamed), kinds == {type(asyncio.current_task()).__module__}
 
     result = same(program)[0][1]
     assert (result[0], result[2]) == ("given", True)
@@ -1179,7 +739,7 @@ def test_create_task_eager_start():
 
         async def body():
             order.append(asyncio.current_task() in asyncio.all_tasks())
-            await _give_way()
+            await give_way()
             return "eager"
 
         t = loop.create_task(body(), eager_start=True, name="e")
@@ -1239,7 +799,7 @@ def test_debug_mode_records_where_tasks_and_futures_were_made():
     async def program(loop, seen):
         loop.set_debug(True)
         try:
-            task = loop.create_task(_give_way())  # this line
+            task = loop.create_task(give_way())  # this line
             fut = loop.create_future()
             line = sys._getframe().f_lineno - 2
         finally:
@@ -1321,14 +881,3 @@ def test_a_finished_task_is_collected_once_the_step_that_awaited_it_ends():
         return ref() is None
 
     assert same(program)[0] == ("returned", True)
-
-
-def test_an_uninitialized_future_refuses_use():
-    from yieldloop._aiofuture import Future
-
-    fut = Future.__new__(Future)
-    with pytest.raises(RuntimeError, match="not initialized"):
-        fut.add_done_callback(print)
-    with pytest.raises(RuntimeError, match="not initialized"):
-        fut.set_result(1)
-
