@@ -23,6 +23,8 @@ WORKLOADS = (
     "echo_streams",
     "echo_sock",
     "echo_protocols",
+    "echo_tls",
+    "processes",
     "memory",
     "import_time",
 )

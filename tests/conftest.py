@@ -48,3 +48,45 @@ def pytest_report_header(config):
         f"yieldloop {yieldloop.__version__} ({yieldloop.POLL_BACKEND}) "
         f"from {os.path.dirname(yieldloop.__file__)}; Python {sys.version.split()[0]}"
     )
+
+
+# --- TLS certificates (tests/test_tls*.py): real ones, made by trustme (a
+# test dependency; the tests using them are skipped without it).
+
+
+@pytest.fixture(scope="session")
+def tls_ca():
+    """A certificate authority of trustme's."""
+    trustme = pytest.importorskip("trustme")
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_server_ctx(tls_ca):
+    """A server SSLContext with a certificate tls_ca issued for localhost and 127.0.0.1."""
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="session")
+def tls_client_ctx(tls_ca):
+    """A client SSLContext that trusts tls_ca (and verifies, as by default)."""
+    import ssl
+
+    ctx = ssl.create_default_context()
+    tls_ca.configure_trust(ctx)
+    return ctx
+
+
+@pytest.fixture
+def tls_cert_files(tmp_path, tls_ca):
+    """{"ca", "cert", "key"}: PEM files of tls_ca and of a certificate it issued."""
+    cert = tls_ca.issue_cert("localhost", "127.0.0.1")
+    paths = {"ca": tmp_path / "ca.pem", "cert": tmp_path / "cert.pem", "key": tmp_path / "key.pem"}
+    tls_ca.cert_pem.write_to_path(str(paths["ca"]))
+    cert.cert_chain_pems[0].write_to_path(str(paths["cert"]))
+    cert.private_key_pem.write_to_path(str(paths["key"]))
+    return {k: str(v) for k, v in paths.items()}

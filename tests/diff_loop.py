@@ -489,7 +489,9 @@ async def scenario_timers(sc, log, tmpdir):
         if how == "soon":
             h = loop.call_soon(fire, i, action, exc)
         elif how == "later":
-            h = loop.call_later(delay, fire, i, action, exc)
+            # Relative to base, as "at" is: scheduling may stall (a loaded
+            # machine, a debug build) longer than two slots apart.
+            h = loop.call_later(base + delay - loop.time(), fire, i, action, exc)
         elif how == "at":
             h = loop.call_at(base + delay, fire, i, action, exc)
         else:

@@ -245,6 +245,14 @@ EXPECTED = {
             * ann left
             * bob left
         """,
+    "udp_echo": """\
+        A UDP echo server and a client, one datagram at a time:
+          server and client bound to 127.0.0.1 (free ports)
+          sent 'ping', the server answered 'PING'
+          sent 'datagram', the server answered 'DATAGRAM'
+          sent 'bye', the server answered 'BYE'
+          server answered 3 datagrams; fds still watched: 0
+        """,
 }
 
 # The least each {t} can be (in order of appearance): the sleeps before it.

@@ -45,7 +45,8 @@ def test_readme_links_lead_to_pages_that_exist():
     assert not missing, f"README links to files that do not exist: {missing}"
 
 
-@pytest.mark.skipif(not README.exists(), reason="needs the source tree's README.md")
+@pytest.mark.skipif(not (ROOT / "CHANGELOG.md").exists(),
+                    reason="needs the source tree's CHANGELOG.md")
 def test_readme_installs_from_a_clone_while_nothing_is_released():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     released = re.search(r"^## \d+\.\d+\.\d+\b(?! — unreleased)", changelog, re.M)
@@ -67,3 +68,21 @@ def test_trace_commands_in_the_docs_put_the_options_before_the_script(page):
         after = [w for w in words[script + 1:] if w.split("=")[0] in
                  ("--html", "--svg", "--png", "--text", "--no-times")]
         assert not after, f"{page.name}: `yieldloop trace {command}` puts {after} after the script"
+
+
+@pytest.mark.skipif(not README.exists(), reason="needs the source tree's README.md")
+def test_beyond_streams_example_prints_what_it_promises(tmp_path):
+    # In a child: it sends itself a signal and runs under a mock clock.
+    import subprocess
+    import sys
+
+    code = re.search(r"## TLS, UDP, child processes.*?```python\n(.*?)```", README.read_text(), re.S)
+    script = tmp_path / "example.py"
+    script.write_text(code.group(1))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "0 b'hi\\n'"
+    assert lines[1].startswith("(b'ping', ('127.0.0.1', ")
+    assert lines[2:] == ["SIGUSR1", "3600.0"]

@@ -100,7 +100,8 @@ def _same(runtime: inspect.Signature, stub: inspect.Signature) -> bool:
 
 
 # Made by a factory; constructing one directly is refused (see below).
-FACTORY_MADE = {"Task": "spawn()", "Server": "start_server()"}
+FACTORY_MADE = {"Task": "spawn()", "Server": "start_server()", "Process": "open_process()",
+                "TLSStream": "start_tls()", "SignalReceiver": "open_signal_receiver()"}
 
 CASES = [
     n

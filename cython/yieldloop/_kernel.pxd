@@ -68,8 +68,13 @@ cdef class Kernel:
     cdef object _executor            # to_thread()'s pool (made on first use)
     cdef object _asyncgens           # WeakSet of async generators started in this run
     cdef Tracer _tracer              # records what the kernel does, or None
+    cdef object _clock               # run(clock=...): the run's clock, or None (C monotonic)
+    cdef list _signal_receivers      # open_signal_receiver()s open in this run, or None
 
     cdef Task _spawn(self, object coro, object name)
+    cdef double _now(self) except? -1.0
+    cdef double _clock_time(self) except? -1.0
+    cdef int _poll_on_clock(self, double deadline) except -1
     cdef int _run_once(self) except -1
     cdef int _poll(self, double timeout) except -1
     cdef int _step(self, Task t) except -1
@@ -107,6 +112,7 @@ cdef class Kernel:
 # For the primitives built on the kernel (sync, queues, structured, threads).
 cdef Kernel running_kernel()
 cdef Kernel need_kernel(str what)
+cdef double kernel_time() except? -1.0
 cdef int wake(Trap trap, object value, object exc) except -1
 cdef int discard(Trap trap) except -1
 cdef bint is_cancelled_error(object exc) except -1

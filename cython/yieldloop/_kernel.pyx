@@ -388,7 +388,7 @@ cdef class Kernel:
         self._timers = TimerHeap()
         self._inbox = deque()
 
-    def run(self, main, *args, trace=None):
+    def run(self, main, *args, trace=None, clock=None):
         """Run ``main`` (a coroutine or generator, or a function returning one,
         called with ``args``) until it finishes; return its result or raise
         its exception. Tasks still alive then are cancelled and waited for.
@@ -396,6 +396,8 @@ cdef class Kernel:
 
         ``trace``: a yieldloop.Tracer to record the run into, or a file name
         (.txt, .svg, .html or .png) to write the trace to when it ends.
+        ``clock``: the clock timers and timeouts follow during the run, e.g.
+        a yieldloop.testing.MockClock (default: the monotonic clock).
         """
         cdef Task m = None
         cdef Poller poller
@@ -416,6 +418,12 @@ cdef class Kernel:
             except BaseException:
                 _discard(main)
                 raise
+        if clock is not None:
+            try:
+                _check_clock(clock)
+            except BaseException:
+                _discard(main)
+                raise
         coro = _coroutine_of(main, args, "run")
         try:
             logger()
@@ -430,6 +438,7 @@ cdef class Kernel:
             raise
         self._tracer = trace
         self._poller = poller
+        self._clock = clock
         self._abort = None
         self._interrupts = 0
         self._sigint_pending = False
@@ -443,6 +452,8 @@ cdef class Kernel:
             # Everything that may fail comes after the flags are set, inside
             # the try: the finally below always undoes them.
             saved_signals = take_signals(self._on_sigint, poller.wakeup_fd)
+            if clock is not None and hasattr(clock, "start_clock"):
+                clock.start_clock()
             hooks = sys.get_asyncgen_hooks()
             sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter,
                                    finalizer=self._asyncgen_finalizer)
@@ -463,6 +474,8 @@ cdef class Kernel:
             if self._saved_hooks is not None:
                 sys.set_asyncgen_hooks(*self._saved_hooks)
                 self._saved_hooks = None
+            if self._signal_receivers:
+                _close_signal_receivers(self)   # before SIGINT goes back (it may hold it)
             restore_signals(saved_signals)
             yl_running_kernel = NULL
             self._running = False
@@ -474,6 +487,7 @@ cdef class Kernel:
                 from yieldloop.trace import write
                 write(self._tracer, trace_file)
             self._tracer = None
+            self._clock = None
         if self._abort is not None:
             exc, self._abort = self._abort, None
             raise exc
@@ -561,7 +575,46 @@ cdef class Kernel:
 
     def call_later(self, delay, fn, *args, context=None):
         """Call ``fn(*args)`` after ``delay`` seconds; return a Handle."""
-        return self._call_at(yl_monotonic() + float(delay), fn, args, context)
+        return self._call_at(self._now() + float(delay), fn, args, context)
+
+    def time(self):
+        """Seconds on this kernel's clock: while it runs with a clock (run's
+        ``clock=``), that clock's time; otherwise the monotonic clock's
+        (time.monotonic's). Deadlines of call_at() and timers are on it."""
+        return self._now()
+
+    cdef double _now(self) except? -1.0:
+        # The default path is one compare: no clock, the C monotonic clock.
+        if self._clock is None:
+            return yl_monotonic()
+        return self._clock_time()
+
+    cdef double _clock_time(self) except? -1.0:
+        return self._clock.current_time()
+
+    cdef int _poll_on_clock(self, double deadline) except -1:
+        """_run_once's wait for the next timer (due at ``deadline``) when
+        the run has a clock: as long as the clock says, but no longer than
+        its ``autojump_threshold`` (real seconds) if it has one. If that
+        cut the wait short and nothing became ready meanwhile (no task,
+        callback, I/O, signal, or call from another thread), the clock
+        jumps to the deadline, and the timer fires in this iteration."""
+        cdef double timeout = self._clock.deadline_to_sleep_time(deadline)
+        cdef double threshold = getattr(self._clock, "autojump_threshold", INFINITY)
+        cdef double now
+        cdef bint primed
+        if timeout != timeout:
+            raise ValueError("%r.deadline_to_sleep_time() returned NaN" % (self._clock,))
+        if timeout < 0.0:
+            timeout = 0.0
+        primed = threshold < timeout
+        self._poll(threshold if primed else timeout)
+        if (primed and not self._ready.count() and not self._inbox_pending
+                and not self._sigint_pending and not self._stop_now):
+            now = self._clock_time()
+            if deadline > now:
+                self._clock.jump(deadline - now)
+        return 0
 
     def call_at(self, when, fn, *args, context=None):
         """Call ``fn(*args)`` at ``when`` on the kernel's clock (time());
@@ -697,14 +750,14 @@ cdef class Kernel:
         else:
             deadline = self._timers.next_deadline()
             if deadline == INFINITY:
-                timeout = -1.0
-            else:
+                self._poll(-1.0)
+            elif self._clock is None:
                 timeout = deadline - yl_monotonic()
-                if timeout < 0.0:
-                    timeout = 0.0
-            self._poll(timeout)
+                self._poll(timeout if timeout > 0.0 else 0.0)
+            else:
+                self._poll_on_clock(deadline)
         if self._timers.live():
-            now = yl_monotonic()
+            now = self._now()
             while True:
                 due = self._timers.pop_due(now)
                 if due is None:
@@ -948,7 +1001,13 @@ cdef class Kernel:
         if kind == TRAP_YIELD:
             return self._answer(t, trap, None, None)
         if kind == TRAP_SLEEP:
-            trap.timer.when = yl_monotonic() + trap.delay
+            if self._clock is None:
+                trap.timer.when = yl_monotonic() + trap.delay
+            else:
+                try:
+                    trap.timer.when = self._clock_time() + trap.delay
+                except Exception as e:       # a broken clock fails this sleep, as a bad fd does
+                    return self._fail_trap(t, trap, e)
             self._timers.push(trap, &trap.timer)
         elif kind == TRAP_READ or kind == TRAP_WRITE:
             side = YL_READ if kind == TRAP_READ else YL_WRITE
@@ -1279,6 +1338,29 @@ cdef _discard(object main):
         main.close()
 
 
+cdef int _check_clock(object clock) except -1:
+    for name in ("current_time", "deadline_to_sleep_time"):
+        if not callable(getattr(clock, name, None)):
+            raise TypeError(
+                "run(): clock must be an object with current_time() and "
+                "deadline_to_sleep_time() methods, such as yieldloop.testing.MockClock(); "
+                "got %s, which has no %s()" % (_short_repr(clock), name))
+    return 0
+
+
+cdef int _close_signal_receivers(Kernel k) except -1:
+    """At the end of a run: close the signal receivers its tasks left open
+    (only a hard stop abandons a task inside its block), so that no
+    handler of this run stays installed."""
+    receivers, k._signal_receivers = k._signal_receivers, None
+    for r in reversed(receivers):
+        try:
+            r._abandon()
+        except BaseException as e:
+            logger().error("cannot restore the signal handlers of %r", r, exc_info=e)
+    return 0
+
+
 cdef object _coroutine_of(object target, tuple args, str what):
     """What a task runs for ``target``: a coroutine, a generator, or the
     iterator of an awaitable; functions are called with ``args`` first."""
@@ -1383,7 +1465,7 @@ cdef int discard(Trap trap) except -1:
     return 0
 
 
-def run(main, *args, trace=None):
+def run(main, *args, trace=None, clock=None):
     """Run ``main`` on a new kernel until it finishes and return its result.
 
     ``main`` is a coroutine, a generator, or a function (async def,
@@ -1393,6 +1475,8 @@ def run(main, *args, trace=None):
     KeyboardInterrupt. Calling run() inside a running kernel is an error.
     ``trace`` records the run: a yieldloop.Tracer, or a file name to write
     the trace to (.txt log, .svg or .html timeline, .png chart).
+    ``clock`` replaces the monotonic clock for timers, timeouts and time()
+    during the run: a yieldloop.testing.MockClock, for tests in virtual time.
 
         async def main(n):
             await yieldloop.sleep(0.1)
@@ -1400,7 +1484,7 @@ def run(main, *args, trace=None):
 
         assert yieldloop.run(main, 21) == 42
     """
-    return Kernel().run(main, *args, trace=trace)
+    return Kernel().run(main, *args, trace=trace, clock=clock)
 
 
 def spawn(coro, *args, name=None):
@@ -1450,7 +1534,16 @@ def stats():
 @cython.embedsignature(True)
 @cython.binding(False)
 def time():
-    """Seconds on the kernel's monotonic clock (time.monotonic's clock)."""
+    """Seconds on the running kernel's clock: the clock given to
+    ``run(clock=...)``, else the monotonic clock (time.monotonic's), which
+    is also the answer outside a kernel. Timers and timeouts follow it."""
+    return kernel_time()
+
+
+cdef double kernel_time() except? -1.0:
+    """time() for the layers above (timeouts): the running kernel's clock."""
+    if yl_running_kernel != NULL:
+        return (<Kernel>yl_running_kernel)._now()
     return yl_monotonic()
 
 

@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, iterable_coroutine=True
 """Socket awaitables: sock_recv, sock_recv_into, sock_sendall, sock_accept,
-sock_connect and getaddrinfo.
+sock_connect, the datagram ones (sock_recvfrom, sock_recvfrom_into,
+sock_sendto) and getaddrinfo.
 
 Each one tries the system call on the fd first and parks the task on the
 fd only when the call would block (EAGAIN / EINPROGRESS). recv and send go
@@ -9,17 +10,26 @@ kernel whatever the socket's mode; sock_sendall sends from an offset into
 the caller's buffer, never copying it. accept and connect go through the
 socket object once per connection and need a non-blocking socket.
 
+The datagram calls go through the socket object too (it turns the sender's
+address into Python's form for every family), with MSG_DONTWAIT: like recv
+and send they never block the kernel, on a non-blocking socket or on one in
+blocking mode. A socket with a timeout is refused, because Python's socket
+code polls such a socket before the call, blocking the kernel until then.
+
 The wait names the socket object as the fd's owner, which lets the kernel
 tell a socket closed behind its back from a new one that got its fd number
 (see Kernel._evict_stale).
 """
-from yieldloop._traps cimport Trap, make_trap, TRAP_READ, TRAP_WRITE
+from yieldloop._traps cimport Trap, make_trap, TRAP_READ, TRAP_WRITE, TRAP_SLEEP
 from yieldloop.includes.net cimport (
     YL_WOULD_BLOCK, yl_recv_bytes, yl_recv_into, yl_send_from, yl_buffer_len)
 
 import errno as _errno
 import os as _os
 import socket as _socket
+
+cdef object _MSG_DONTWAIT = _socket.MSG_DONTWAIT
+cdef object _AF_UNIX = getattr(_socket, "AF_UNIX", None)
 
 
 cdef inline Trap _wait(int fd, object owner, int kind):
@@ -34,6 +44,13 @@ cdef int _fileno(object sock, str what) except -1:
     if fd < 0:
         raise ValueError("%s: the socket is closed" % what)
     return fd
+
+
+cdef _need_no_timeout(object sock, str what):
+    timeout = sock.gettimeout()
+    if timeout is not None and timeout > 0.0:
+        raise ValueError("%s: the socket has a timeout (%r s), which would block the kernel; "
+                         "make it non-blocking (sock.setblocking(False))" % (what, timeout))
 
 
 cdef _need_nonblocking(object sock, str what):
@@ -117,6 +134,99 @@ async def sock_connect(sock, address):
         err = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
     if err:
         raise OSError(err, "Connect call failed %r: %s" % (address, _os.strerror(err)))
+
+
+async def sock_recvfrom(sock, Py_ssize_t bufsize):
+    """Receive one datagram of up to ``bufsize`` bytes from ``sock``; return
+    ``(data, address)``, the address in the socket family's form (a longer
+    datagram is cut to ``bufsize``, as by socket.recvfrom()).
+
+        data, address = await yieldloop.sock_recvfrom(sock, 65536)
+    """
+    cdef int fd = _fileno(sock, "sock_recvfrom()")
+    _need_no_timeout(sock, "sock_recvfrom()")
+    while True:
+        try:
+            return sock.recvfrom(bufsize, _MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
+        await _wait(fd, sock, TRAP_READ)
+
+
+async def sock_recvfrom_into(sock, buf, Py_ssize_t nbytes=0):
+    """Receive one datagram into the writable buffer ``buf`` (up to
+    ``nbytes`` bytes if given, else up to its size); return
+    ``(nbytes_received, address)``.
+
+        n, address = await yieldloop.sock_recvfrom_into(sock, buf)
+    """
+    cdef int fd = _fileno(sock, "sock_recvfrom_into()")
+    _need_no_timeout(sock, "sock_recvfrom_into()")
+    while True:
+        try:
+            return sock.recvfrom_into(buf, nbytes, _MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
+        await _wait(fd, sock, TRAP_READ)
+
+
+async def sock_sendto(sock, data, address):
+    """Send ``data`` (any bytes-like object) as one datagram to ``address``;
+    return the number of bytes sent, waiting while the socket's send buffer
+    is full. An IPv4/IPv6 host name is resolved first without blocking the
+    kernel (see getaddrinfo); numeric addresses cost no lookup.
+
+        await yieldloop.sock_sendto(sock, b"ping", ("127.0.0.1", 9999))
+    """
+    cdef int fd = _fileno(sock, "sock_sendto()")
+    _need_no_timeout(sock, "sock_sendto()")
+    cdef bint woken = False
+    cdef double backoff = 0.001
+    cdef Trap nap
+    if _needs_lookup(sock, address):
+        address = await _resolved(sock, address)
+    while True:
+        try:
+            return sock.sendto(data, _MSG_DONTWAIT, address)
+        except BlockingIOError:
+            pass
+        if woken and sock.family == _AF_UNIX:
+            # Woken as writable, and still EAGAIN: an unconnected Unix
+            # datagram socket whose receiver's queue is full, which Linux
+            # reports writable all along. Retry in time, not in a spin.
+            nap = make_trap(TRAP_SLEEP)
+            nap.delay = backoff
+            await nap
+            backoff = min(backoff * 2, 0.05)
+            continue
+        await _wait(fd, sock, TRAP_WRITE)
+        woken = True
+
+
+cdef bint _needs_lookup(object sock, object address) except -1:
+    # Python's sendto() would resolve a host name itself, blocking the
+    # kernel for as long as DNS takes: such a name is resolved first.
+    if type(address) is not tuple or len(address) < 2 or type(address[0]) is not str:
+        return False                # not an IP address; sendto() judges it
+    host = address[0]
+    if host == "" or host == "<broadcast>":
+        return False                # Python's own names for INADDR_ANY / BROADCAST
+    family = sock.family
+    if family != _socket.AF_INET and family != _socket.AF_INET6:
+        return False
+    try:
+        _socket.inet_pton(family, host)
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+async def _resolved(sock, address):
+    infos = await getaddrinfo(address[0], address[1], family=sock.family, type=sock.type,
+                              proto=sock.proto)
+    if not infos:
+        raise OSError("getaddrinfo() returned no address for %r" % (address,))
+    return (infos[0][4][0],) + address[1:]
 
 
 async def getaddrinfo(host, port, *, family=0, type=0, proto=0, flags=0):

@@ -80,20 +80,7 @@ cdef class Stream:
     kernel. ``limit`` bounds readline()/readuntil(); ``high_water`` and
     ``low_water`` set when drain() waits.
     """
-    cdef object _sock
-    cdef int _fd
-    cdef Kernel _kernel
-    cdef bytearray _rbuf
-    cdef bint _eof              # the peer finished sending
-    cdef bint _drained          # the last recv emptied the socket: wait before the next
-    cdef Py_ssize_t _limit
-    cdef bytearray _wbuf        # written, not yet sent
-    cdef Py_ssize_t _high, _low
-    cdef Handle _flusher        # registered for writability while _wbuf holds data
-    cdef WaitList _writers      # tasks waiting for the buffer to go down
-    cdef object _write_error    # raised by the next write operation
-    cdef bint _eof_sent
-    cdef bint _closed
+    # The fields are declared in _streams.pxd.
 
     def __init__(self, sock, *, Py_ssize_t limit=DEFAULT_LIMIT,
                  Py_ssize_t high_water=HIGH_WATER, Py_ssize_t low_water=-1):
@@ -123,6 +110,9 @@ cdef class Stream:
     cdef _check_open(self):
         if self._closed:
             raise ClosedResourceError("the stream is closed")
+        if self._wrapped:
+            raise ClosedResourceError(
+                "start_tls() handed this stream's socket to a TLS stream: use that one")
 
     async def _receive(self):
         """Append at least one byte to the buffer, or mark the end of stream."""
@@ -257,11 +247,14 @@ cdef class Stream:
         """Send ``data`` (bytes-like) as soon as possible: what the socket
         does not take at once is buffered and sent in the background. Follow
         with ``await drain()`` so that a slow peer slows you down."""
-        cdef Py_ssize_t total, sent = 0
         self._check_writable()
+        self._send(data)
+
+    cdef int _send(self, object data) except -1:
+        cdef Py_ssize_t total, sent = 0
         total = yl_buffer_len(data)
         if total == 0:
-            return
+            return 0
         if not self._wbuf:
             try:
                 sent = yl_send_from(self._fd, data, 0)
@@ -271,11 +264,15 @@ cdef class Stream:
             if sent == YL_WOULD_BLOCK:
                 sent = 0
             if sent == total:
-                return
-        self._wbuf += memoryview(data).cast("B")[sent:]
+                return 0
+        if sent == 0 and type(data) is bytes:
+            self._wbuf += <bytes>data
+        else:
+            self._wbuf += memoryview(data).cast("B")[sent:]
         if self._flusher is None:
             self._flusher = new_handle(self._flush, (), None)
             self._kernel.watch_fd(self._fd, YL_WRITE, self._flusher, self._sock)
+        return 0
 
     def writelines(self, lines):
         """write() each item of ``lines``."""
@@ -346,6 +343,25 @@ cdef class Stream:
         self._eof_sent = True
         self._sock.shutdown(_socket.SHUT_WR)
 
+    # --- TLS
+
+    async def start_tls(self, ssl_context, *, bint server_side=False, server_hostname=None,
+                        ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
+        """Upgrade the connection to TLS (after a plaintext exchange such as
+        STARTTLS): send what is buffered, run the handshake, and return a
+        TLSStream over this stream's socket. This Stream is then the TLS
+        stream's: use only the one returned. If the handshake fails, the
+        socket is closed.
+
+            tls = await stream.start_tls(ssl.create_default_context(),
+                                         server_hostname="mail.example.org")
+        """
+        self._check_open()
+        if self._wbuf:
+            await self._wait_buffer(0)
+        return await _tls().wrap(self, ssl_context, server_side, server_hostname,
+                                 ssl_handshake_timeout, ssl_shutdown_timeout)
+
     # --- closing
 
     async def aclose(self):
@@ -407,17 +423,88 @@ cdef class Stream:
         return "<Stream %s buffered=%d unsent=%d>" % (state, len(self._rbuf), len(self._wbuf))
 
 
+cdef object _tls_module = None
+
+
+cdef object _tls():
+    # Imported on first use: the ssl module is slow to import, and only
+    # TLS needs it.
+    global _tls_module
+    if _tls_module is None:
+        from yieldloop import _tls as mod
+        _tls_module = mod
+    return _tls_module
+
+
+cdef object _client_tls(object ssl, object server_hostname, object host,
+                        object handshake_timeout, object shutdown_timeout):
+    """The SSLContext and server name for a client's ``ssl=`` (asyncio's rules)."""
+    if ssl is None or ssl is False:
+        if server_hostname is not None:
+            raise ValueError("server_hostname is only meaningful with ssl")
+        if handshake_timeout is not None:
+            raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
+        if shutdown_timeout is not None:
+            raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
+        return None, None
+    mod = _tls()
+    context = mod.client_context(ssl)
+    mod.check_timeout(handshake_timeout, "ssl_handshake_timeout")
+    mod.check_timeout(shutdown_timeout, "ssl_shutdown_timeout")
+    if server_hostname is None:
+        if not host:
+            raise ValueError("You must set server_hostname when using ssl without a host")
+        server_hostname = host
+    return context, server_hostname
+
+
+cdef object _server_tls(object ssl, object handshake_timeout, object shutdown_timeout):
+    if ssl is None:
+        if handshake_timeout is not None:
+            raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
+        if shutdown_timeout is not None:
+            raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
+        return None
+    mod = _tls()
+    if not isinstance(ssl, mod._ssl.SSLContext):
+        raise TypeError("ssl argument must be an SSLContext or None, got %r" % (ssl,))
+    mod.check_timeout(handshake_timeout, "ssl_handshake_timeout")
+    mod.check_timeout(shutdown_timeout, "ssl_shutdown_timeout")
+    return ssl
+
+
+async def _wrap_client(Stream stream, context, server_hostname, handshake_timeout,
+                       shutdown_timeout):
+    try:
+        return await _tls().wrap(stream, context, False, server_hostname,
+                                 handshake_timeout, shutdown_timeout)
+    except BaseException:
+        stream.close()
+        raise
+
+
 cdef _nodelay(object sock):
     if sock.family in (_socket.AF_INET, _socket.AF_INET6):
         sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
 
 
-async def open_connection(host, port, *, Py_ssize_t limit=DEFAULT_LIMIT, family=0):
+async def open_connection(host, port, *, Py_ssize_t limit=DEFAULT_LIMIT, family=0,
+                          ssl=None, server_hostname=None, ssl_handshake_timeout=None,
+                          ssl_shutdown_timeout=None):
     """Connect to ``host``:``port`` over TCP and return a Stream. A host
     name is resolved in a worker thread; each address is tried in turn.
 
         stream = await yieldloop.open_connection("127.0.0.1", 8888)
+
+    With ``ssl`` (an ssl.SSLContext, or True for ssl.create_default_context():
+    the server's certificate verified, its name checked) the connection is
+    TLS and a TLSStream is returned once the handshake is done.
+    ``server_hostname`` (default: ``host``) is the name sent (SNI) and
+    checked; ``ssl_handshake_timeout`` (60 s) bounds the handshake
+    (TimeoutError), ``ssl_shutdown_timeout`` (30 s) the closing exchange.
     """
+    context, server_hostname = _client_tls(ssl, server_hostname, host,
+                                           ssl_handshake_timeout, ssl_shutdown_timeout)
     infos = await getaddrinfo(host, port, family=family, type=_socket.SOCK_STREAM)
     if not infos:
         raise OSError("getaddrinfo(%r, %r) returned no address" % (host, port))
@@ -428,27 +515,42 @@ async def open_connection(host, port, *, Py_ssize_t limit=DEFAULT_LIMIT, family=
             sock.setblocking(False)
             await sock_connect(sock, address)
             _nodelay(sock)
-            return Stream(sock, limit=limit)
+            stream = Stream(sock, limit=limit)
         except BaseException as e:
             close_socket(sock)
             if not isinstance(e, OSError):
                 raise
             errors.append(e)
+            continue
+        if context is None:
+            return stream
+        return await _wrap_client(stream, context, server_hostname,
+                                  ssl_handshake_timeout, ssl_shutdown_timeout)
     if len(errors) == 1:
         raise errors[0]
     raise OSError("Multiple exceptions: %s" % ", ".join(str(e) for e in errors))
 
 
-async def open_unix_connection(path, *, Py_ssize_t limit=DEFAULT_LIMIT):
-    """Connect to the Unix socket at ``path`` and return a Stream."""
+async def open_unix_connection(path, *, Py_ssize_t limit=DEFAULT_LIMIT, ssl=None,
+                               server_hostname=None, ssl_handshake_timeout=None,
+                               ssl_shutdown_timeout=None):
+    """Connect to the Unix socket at ``path`` and return a Stream; with
+    ``ssl``, a TLSStream (see open_connection(); ``server_hostname`` is
+    then required, there being no host name to default to)."""
+    context, server_hostname = _client_tls(ssl, server_hostname, None,
+                                           ssl_handshake_timeout, ssl_shutdown_timeout)
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
         await sock_connect(sock, _os.fspath(path))
-        return Stream(sock, limit=limit)
+        stream = Stream(sock, limit=limit)
     except BaseException:
         close_socket(sock)
         raise
+    if context is None:
+        return stream
+    return await _wrap_client(stream, context, server_hostname,
+                              ssl_handshake_timeout, ssl_shutdown_timeout)
 
 
 @cython.final
@@ -469,6 +571,9 @@ cdef class Server:
     cdef object _unix_path
     cdef WaitList _closed_waiters
     cdef bint _closed
+    cdef object _ssl                # SSLContext: each connection's handshake first
+    cdef object _ssl_handshake_timeout
+    cdef object _ssl_shutdown_timeout
 
     def __init__(self, *args, **kwargs):
         raise TypeError("Server objects are made by start_server() and start_unix_server()")
@@ -538,8 +643,12 @@ cdef class Server:
         return "<Server %s connections=%d>" % (names or "closed", len(self._connections))
 
 
-cdef Server _new_server(list sockets, handler, Py_ssize_t limit, object unix_path):
+cdef Server _new_server(list sockets, handler, Py_ssize_t limit, object unix_path,
+                        object ssl, object handshake_timeout, object shutdown_timeout):
     cdef Server server = Server.__new__(Server)
+    server._ssl = ssl
+    server._ssl_handshake_timeout = handshake_timeout
+    server._ssl_shutdown_timeout = shutdown_timeout
     server._kernel = need_kernel("start_server()")
     server._sockets = sockets
     server._connections = set()
@@ -580,12 +689,27 @@ async def _accept_loop(Server server, lsock):
         backoff = 0.0
         _nodelay(conn)
         stream = Stream(conn, limit=server._limit)
-        task = spawn_task(server._kernel, _serve(server._handler, stream), None)
+        task = spawn_task(server._kernel, _serve(server, stream), None)
         server._connections.add(task)
         task.add_done_callback(server._connections.discard)
 
 
-async def _serve(handler, Stream stream):
+async def _serve(Server server, stream):
+    handler = server._handler
+    if server._ssl is not None:
+        try:
+            stream = await _tls().wrap(stream, server._ssl, True, None,
+                                       server._ssl_handshake_timeout,
+                                       server._ssl_shutdown_timeout)
+        except BaseException as e:
+            peer = stream.get_extra_info("peername")
+            stream.close()
+            if not isinstance(e, Exception):
+                raise
+            # A client that fails the handshake is the client's problem (a
+            # scanner, a wrong CA): not logged above debug, as in asyncio.
+            logger().debug("TLS handshake with %r failed: %r", peer, e)
+            return
     try:
         result = handler(stream)
         if result is not None:
@@ -625,7 +749,8 @@ cdef list _listen_all(list infos, int backlog, bint reuse_address):
 
 
 async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=_socket.SOMAXCONN,
-                       Py_ssize_t limit=DEFAULT_LIMIT, bint reuse_address=True, family=0):
+                       Py_ssize_t limit=DEFAULT_LIMIT, bint reuse_address=True, family=0,
+                       ssl=None, ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
     """Listen on ``host``:``port`` (default 127.0.0.1 and a free port) and
     serve each connection with ``handler(stream)`` (an async function or a
     generator function) in a task of its own. Returns the Server.
@@ -639,7 +764,15 @@ async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=_socket
                 await stream.drain()
 
         server = await yieldloop.start_server(echo, "127.0.0.1", 8888)
+
+    With ``ssl`` (an ssl.SSLContext holding the server's certificate, e.g.
+    ``ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)`` then
+    ``load_cert_chain()``) each connection's TLS handshake runs in its task
+    first, bounded by ``ssl_handshake_timeout`` (60 s); the handler gets a
+    TLSStream, or is not called if the handshake fails.
+    ``ssl_shutdown_timeout`` (30 s) bounds each closing exchange.
     """
+    ssl = _server_tls(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     infos = await getaddrinfo(host, port, family=family, type=_socket.SOCK_STREAM,
                               flags=_socket.AI_PASSIVE)
     seen, unique = set(), []
@@ -647,13 +780,16 @@ async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=_socket
         if info[4] not in seen:
             seen.add(info[4])
             unique.append(info)
-    return _new_server(_listen_all(unique, backlog, reuse_address), handler, limit, None)
+    return _new_server(_listen_all(unique, backlog, reuse_address), handler, limit, None,
+                       ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
 
 
 async def start_unix_server(handler, path, *, int backlog=_socket.SOMAXCONN,
-                            Py_ssize_t limit=DEFAULT_LIMIT):
+                            Py_ssize_t limit=DEFAULT_LIMIT, ssl=None,
+                            ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
     """Like start_server(), on a Unix socket at ``path``. A stale socket file
     there is replaced; the file is removed when the server closes."""
+    ssl = _server_tls(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     path = _os.fspath(path)
     try:
         if _stat.S_ISSOCK(_os.stat(path).st_mode):
@@ -661,4 +797,5 @@ async def start_unix_server(handler, path, *, int backlog=_socket.SOMAXCONN,
     except FileNotFoundError:
         pass
     sockets = _listen_all([(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, "", path)], backlog, False)
-    return _new_server(sockets, handler, limit, path)
+    return _new_server(sockets, handler, limit, path,
+                       ssl, ssl_handshake_timeout, ssl_shutdown_timeout)

@@ -13,8 +13,7 @@ from yieldloop._traps cimport Trap, make_trap, trap_done, TRAP_PARK
 from yieldloop._handles cimport Handle
 from yieldloop._kernel cimport (
     Kernel, Task, need_kernel, wake, is_cancelled_error, new_cancelled_error, spawn_task,
-    as_awaitable, logger)
-from yieldloop.includes.capi cimport yl_monotonic
+    as_awaitable, logger, kernel_time)
 
 import sys
 
@@ -237,7 +236,7 @@ cdef class Timeout:
             self._handler = None
         else:
             k = need_kernel("Timeout.reschedule()")
-            if when <= yl_monotonic():
+            if when <= k._now():
                 self._handler = k._call_soon(self._on_timeout, (), None)
             else:
                 self._handler = k._call_at(when, self._on_timeout, (), None)
@@ -306,7 +305,7 @@ def timeout(delay):
         async with yieldloop.timeout(2.0):
             data = await fetch()
     """
-    return Timeout(None if delay is None else yl_monotonic() + delay)
+    return Timeout(None if delay is None else kernel_time() + delay)
 
 
 def timeout_at(when):
@@ -330,7 +329,7 @@ async def wait_for(aw, timeout):
             if is_cancelled_error(exc):
                 raise TimeoutError from exc
             raise
-    async with Timeout(None if timeout is None else yl_monotonic() + timeout):
+    async with Timeout(None if timeout is None else kernel_time() + timeout):
         return await as_awaitable(aw)
 
 

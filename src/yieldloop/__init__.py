@@ -42,7 +42,10 @@ from ._sockets import (
     sock_connect,
     sock_recv,
     sock_recv_into,
+    sock_recvfrom,
+    sock_recvfrom_into,
     sock_sendall,
+    sock_sendto,
 )
 from ._streams import (
     Server,
@@ -52,7 +55,9 @@ from ._streams import (
     start_server,
     start_unix_server,
 )
+from ._signals import SignalReceiver, open_signal_receiver
 from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
+from ._subprocess import Process, open_process, run_process
 from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
 from ._threads import to_thread
 from ._tracer import Tracer
@@ -62,6 +67,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:  # at run time they come from __getattr__ below, on first use
     from asyncio import CancelledError, InvalidStateError
 
+    from ._tls import TLSStream
     from .loop import EventLoopPolicy, Loop, install, run_asyncio
 
 __version__ = "0.1.0"
@@ -83,13 +89,16 @@ __all__ = [
     "Lock",
     "POLL_BACKEND",
     "PriorityQueue",
+    "Process",
     "Queue",
     "QueueEmpty",
     "QueueFull",
     "QueueShutDown",
     "Semaphore",
     "Server",
+    "SignalReceiver",
     "Stream",
+    "TLSStream",
     "Task",
     "TaskGroup",
     "Tracer",
@@ -103,16 +112,22 @@ __all__ = [
     "getaddrinfo",
     "notify_closing",
     "open_connection",
+    "open_process",
+    "open_signal_receiver",
     "open_unix_connection",
     "run",
     "run_asyncio",
+    "run_process",
     "shield",
     "sleep",
     "sock_accept",
     "sock_connect",
     "sock_recv",
     "sock_recv_into",
+    "sock_recvfrom",
+    "sock_recvfrom_into",
     "sock_sendall",
+    "sock_sendto",
     "spawn",
     "start_server",
     "start_unix_server",
@@ -140,11 +155,12 @@ def new_event_loop():
 
 _FROM_ASYNCIO = ("CancelledError", "InvalidStateError")
 _FROM_LOOP = ("Loop", "EventLoopPolicy", "install", "run_asyncio")
+_FROM_TLS = ("TLSStream",)
 
 
 def __getattr__(name):
-    # asyncio's exceptions and the asyncio front end, imported on first use
-    # (asyncio is slow to import and the native API does not need it).
+    # asyncio's exceptions, the asyncio front end and TLS (the ssl module),
+    # imported on first use: slow to import, and most programs do not need them.
     if name in _FROM_ASYNCIO:
         import asyncio
 
@@ -153,6 +169,14 @@ def __getattr__(name):
         from . import loop
 
         value = getattr(loop, name)
+    elif name in _FROM_TLS:
+        from . import _tls
+
+        value = getattr(_tls, name)
+    elif name == "testing":  # yieldloop.testing.MockClock without its own import
+        import importlib  # (`from . import testing` would come back here)
+
+        value = importlib.import_module(".testing", __name__)
     else:
         raise AttributeError(f"module 'yieldloop' has no attribute {name!r}")
     globals()[name] = value
@@ -164,5 +188,5 @@ def __dir__():
     # other tools that walk dir() then document them (getting one imports
     # asyncio then, and only then). The module's own hooks are left out, so
     # that help() does not list them with the API.
-    names = set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP)
+    names = set(globals()) | set(_FROM_ASYNCIO) | set(_FROM_LOOP) | set(_FROM_TLS)
     return sorted(names - {"__getattr__", "__dir__"})

@@ -1,8 +1,11 @@
 import os
 import socket
+import ssl as _ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Any, final
+from typing import Any, Literal, final, overload
+
+from ._tls import TLSStream
 
 DEFAULT_LIMIT: int
 HIGH_WATER: int
@@ -27,6 +30,15 @@ class Stream:
     async def drain(self) -> None: ...
     async def send_all(self, data: bytes | bytearray | memoryview) -> None: ...
     async def send_eof(self) -> None: ...
+    async def start_tls(
+        self,
+        ssl_context: _ssl.SSLContext,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> TLSStream: ...
     async def aclose(self) -> None: ...
     def close(self) -> None: ...
     @property
@@ -57,11 +69,56 @@ class Server:
     ) -> None: ...
 
 _Handler = Callable[[Stream], Awaitable[object] | Iterable[object]]
+_TLSHandler = Callable[[TLSStream], Awaitable[object] | Iterable[object]]
 
-async def open_connection(host: str, port: int | str, *, limit: int = ..., family: int = 0) -> Stream: ...
-async def open_unix_connection(path: str | os.PathLike[str], *, limit: int = ...) -> Stream: ...
+# With ssl= a TLSStream, without a Stream (the last overload is the runtime's
+# own signature, with every default).
+@overload
+async def open_connection(
+    host: str | None,
+    port: int | str,
+    *,
+    limit: int = ...,
+    family: int = 0,
+    ssl: _ssl.SSLContext | Literal[True],
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+) -> TLSStream: ...
+@overload
+async def open_connection(
+    host: str | None,
+    port: int | str,
+    *,
+    limit: int = ...,
+    family: int = 0,
+    ssl: None = None,
+    server_hostname: None = None,
+    ssl_handshake_timeout: None = None,
+    ssl_shutdown_timeout: None = None,
+) -> Stream: ...
+@overload
+async def open_unix_connection(
+    path: str | os.PathLike[str],
+    *,
+    limit: int = ...,
+    ssl: _ssl.SSLContext | Literal[True],
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+) -> TLSStream: ...
+@overload
+async def open_unix_connection(
+    path: str | os.PathLike[str],
+    *,
+    limit: int = ...,
+    ssl: None = None,
+    server_hostname: None = None,
+    ssl_handshake_timeout: None = None,
+    ssl_shutdown_timeout: None = None,
+) -> Stream: ...
 async def start_server(
-    handler: _Handler,
+    handler: _Handler | _TLSHandler,
     host: str | None = "127.0.0.1",
     port: int | str = 0,
     *,
@@ -69,7 +126,17 @@ async def start_server(
     limit: int = ...,
     reuse_address: bool = True,
     family: int = 0,
+    ssl: _ssl.SSLContext | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
 ) -> Server: ...
 async def start_unix_server(
-    handler: _Handler, path: str | os.PathLike[str], *, backlog: int = ..., limit: int = ...
+    handler: _Handler | _TLSHandler,
+    path: str | os.PathLike[str],
+    *,
+    backlog: int = ...,
+    limit: int = ...,
+    ssl: _ssl.SSLContext | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
 ) -> Server: ...

@@ -11,7 +11,7 @@ describes it and a ``main()`` that runs it and prints what it shows.
 style, all of them mixed in one program, a traced run that shows what
 happens under await, a producer/consumer pipeline
 built on the kernel's Queue, and networking: an echo server (in async def
-and in plain generators) and a chat server.
+and in plain generators), a chat server and a UDP echo.
 """
 
 import importlib
@@ -34,6 +34,7 @@ EXAMPLES = (
     "echo_server",
     "echo_generators",
     "chat_server",
+    "udp_echo",
 )
 
 
