@@ -264,18 +264,20 @@ def test_never_awaited_coroutine_is_reported_in_debug_mode(loop):
     assert any("was never awaited" in str(x.message) for x in w)
 
 
-# --- tasks and futures: asyncio's own C Task and Future
+# --- tasks and futures: yieldloop's own, seen as asyncio's (more in test_loop_tasks.py)
 
 
-def test_create_task_and_future_are_asyncios(loop):
+def test_create_task_and_future_are_yieldloops_seen_as_asyncios(loop):
     async def main():
         fut = loop.create_future()
         loop.call_later(0.01, fut.set_result, "set")
         task = loop.create_task(asyncio.sleep(0.001, result="slept"), name="named")
         assert task.get_name() == "named"
-        return await fut, await task, isinstance(fut, asyncio.Future), type(task) is asyncio.Task
+        seen = (isinstance(fut, asyncio.Future), isinstance(task, asyncio.Task),
+                type(fut) is asyncio.Future, type(task) is asyncio.Task)
+        return await fut, await task, seen
 
-    assert loop.run_until_complete(main()) == ("set", "slept", True, True)
+    assert loop.run_until_complete(main()) == ("set", "slept", (True, True, False, False))
 
 
 def test_create_task_honours_factory_context_debug_and_closing(loop):

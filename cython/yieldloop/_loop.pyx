@@ -1,26 +1,31 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """The core of yieldloop.Loop, the asyncio event loop: callbacks, timers,
-fd callbacks and the run loop, on the kernel's own ready queue, timer heap
-and poller.
+fd callbacks, tasks and futures and the run loop, on the kernel's own ready
+queue, timer heap and poller.
 
 yieldloop.Loop is ``class Loop(LoopCore, <asyncio's Unix event loop>)``:
 LoopCore comes first in the method order, so everything that schedules or
 waits (call_soon, call_at, call_later, call_soon_threadsafe, the fd reader
-and writer hooks, run_forever, stop, close) runs here, in C data structures,
-while asyncio's Python code for the rest (tasks and futures, create_task,
-servers and connections built on the fd hooks, subprocesses, signals,
-executors, the exception handler) runs on top of it unchanged.
+and writer hooks, create_task, create_future, run_forever, stop, close)
+runs here, in C data structures, while asyncio's Python code for the rest
+(servers and connections built on the fd hooks, subprocesses, signals,
+executors, the exception handler) runs on top of it unchanged. Tasks and
+futures are yieldloop's own (_aiotask.pyx, _aiofuture.pyx).
 
 Differences from the native kernel: fd callbacks are persistent (asyncio's
 semantics: a reader runs each time the fd is readable, until removed), and
 a callback runs in a copy of the context it was scheduled from.
 
-Invariants: the ready queue holds Handles only; a Handle is in at most one
-of: the ready queue, the timer heap, a poller slot; ``_closed_c`` mirrors
-asyncio's ``_closed`` for the fast paths.
+Invariants: the ready queue holds Handles and Tasks (a task queued for its
+next step); a Handle is in at most one of: the ready queue, the timer heap,
+a poller slot; ``_closed_c`` mirrors asyncio's ``_closed`` for the fast
+paths.
 """
 cimport cython
-from yieldloop._readyqueue cimport ReadyQueue
+from yieldloop._loopbase cimport LoopBase, push_ready
+from yieldloop._aiofuture cimport new_future
+from yieldloop._aiotask cimport (
+    Task, new_task, task_step_callable, is_eager_task_factory, create_eager_task)
 from yieldloop._timerheap cimport TimerHeap
 from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
 from yieldloop._handles cimport (
@@ -35,27 +40,26 @@ import selectors
 import sys
 import threading
 from _thread import RLock as _RLock
-from collections import deque
 from collections.abc import Mapping
 
-from asyncio import base_events, futures, tasks
+from asyncio import base_events, futures
 from yieldloop._aio_private import (
-    extract_stack, format_callback_source, format_handle, set_running_loop)
+    format_callback_source, format_handle, set_running_loop)
 
-# Looked up once: asyncio's (C) Future and Task, and the Python create_task
-# that handles task factories and debug mode.
-cdef object _Future = futures.Future
-cdef object _Task = tasks.Task
+# Looked up once: asyncio's create_task, which calls the task factory, and
+# asyncio's Future, for the tasks of such a factory.
 cdef object _base_create_task = base_events.BaseEventLoop.create_task
+cdef object _AioFuture = futures.Future
+# 3.14+: create_task() takes eager_start= (and hands any keyword to a
+# task factory).
+cdef bint _PY314 = sys.version_info >= (3, 14)
+
+cdef inline bint _own_eager(dict kwargs):
+    """create_task()'s keywords are eager_start= alone, which our Task takes."""
+    return _PY314 and len(kwargs) == 1 and "eager_start" in kwargs
+
 
 cdef double MAXIMUM_SELECT_TIMEOUT = 24 * 3600.0
-
-
-cdef object _extract_stack():
-    """Where a handle is being made (asyncio's debug mode keeps it)."""
-    # Cython functions push no Python frame: frame 0 is the caller of the
-    # call_soon/call_at that is making the handle.
-    return extract_stack(sys._getframe(0))
 
 
 cdef int _fileno(object fileobj) except -1:
@@ -71,15 +75,13 @@ cdef int _fileno(object fileobj) except -1:
     return fd
 
 
-cdef class LoopCore:
+cdef class LoopCore(LoopBase):
     """The Cython half of yieldloop.Loop (see the module docstring)."""
 
     def __cinit__(self, *args, **kwargs):
         self._time_overridden = type(self).time is not _core_time
-        self._ready_c = ReadyQueue()
         self._timers_c = TimerHeap()
         self._poller_c = Poller()
-        self._inbox = deque()
         self._fileobjs = {}
 
     # --- scheduling
@@ -108,21 +110,6 @@ cdef class LoopCore:
         if name == "time":
             self._time_set = False
 
-    cdef inline Handle _handle(self, callback, tuple args, context, unsigned char kind):
-        cdef Handle h = new_handle(callback, args, self._context(context))
-        h.kind = kind
-        if self._debug_c:
-            h.debug = True
-            h.source_traceback = _extract_stack()
-        return h
-
-    cdef _check_open(self):
-        if self._closed_c:
-            raise RuntimeError("Event loop is closed")
-
-    cdef object _context(self, object context):
-        return PyContext_CopyCurrent() if context is None else context
-
     def call_soon(self, callback, *args, context=None):
         """Call ``callback(*args)`` in the next loop iteration."""
         cdef Handle h
@@ -133,18 +120,6 @@ cdef class LoopCore:
         if self._inbox_pending:
             self._drain_inbox()       # keep one FIFO with call_soon_threadsafe
         h = self._handle(callback, args, context, KIND_ASYNCIO)
-        self._ready_c.push(h)
-        return h
-
-    cdef _drain_inbox(self):
-        self._inbox_pending = False
-        while self._inbox:
-            self._ready_c.push(self._inbox.popleft())
-
-    cdef Handle _soon(self, callback, tuple args, context):
-        """call_soon() for the transports: in ``context`` (None: a copy of
-        the current one)."""
-        cdef Handle h = self._handle(callback, args, context, KIND_ASYNCIO)
         self._ready_c.push(h)
         return h
 
@@ -281,28 +256,41 @@ cdef class LoopCore:
         elif not handle._cancelled:
             self._ready_c.push(new_handle(_run_foreign, (handle,), None))
 
-    # --- futures and tasks: asyncio's own classes, made without a Python frame
+    # --- futures and tasks: yieldloop's own (_aiofuture.pyx, _aiotask.pyx)
 
     def create_future(self):
-        """A new asyncio.Future attached to this loop."""
-        return _Future(loop=self)
+        """A new asyncio.Future attached to this loop: yieldloop's own, or
+        asyncio's while a task factory of another kind is set."""
+        factory = self._task_factory
+        if factory is None or is_eager_task_factory(factory):
+            return new_future(self)
+        # Such a factory makes tasks of its own, asyncio's C Task as a rule,
+        # which awaits asyncio's C Future without a Python call.
+        return _AioFuture(loop=self)
 
     def create_task(self, coro, *, name=None, context=None, **kwargs):
-        """Schedule ``coro`` as an asyncio.Task (through the task factory if
-        one is set). Other keywords (``eager_start`` on 3.14) go to asyncio's
-        own create_task."""
-        if self._debug_c or kwargs or self._task_factory is not None:
+        """Schedule ``coro`` as an asyncio.Task: yieldloop's own, or what
+        the task factory makes if one is set. ``eager_start=True`` (3.14+)
+        runs its first step now."""
+        cdef Task t
+        cdef bint eager = False
+        factory = self._task_factory
+        if factory is not None or (kwargs and not _own_eager(kwargs)):
             # Only what the caller gave: from 3.14 on asyncio hands these
             # keywords to the task factory as they are.
             if name is not None:
                 kwargs["name"] = name
             if context is not None:
                 kwargs["context"] = context
+            if is_eager_task_factory(factory):
+                return create_eager_task(self, coro, kwargs)
             return _base_create_task(self, coro, **kwargs)
+        if kwargs:
+            eager = kwargs["eager_start"]
         self._check_open()
-        if context is None:
-            return _Task(coro, loop=self, name=name)
-        return _Task(coro, loop=self, name=name, context=context)
+        t = new_task(self, coro, name, context)
+        t._start(eager)
+        return t
 
     def get_debug(self):
         """True in asyncio's debug mode."""
@@ -351,7 +339,7 @@ cdef class LoopCore:
         cdef double timeout, deadline, now
         cdef Py_ssize_t n, i
         cdef int nev, fd, flags
-        cdef object due, w
+        cdef object due, w, item
         cdef Handle h
         if self._inbox_pending:
             self._drain_inbox()
@@ -387,13 +375,29 @@ cdef class LoopCore:
         n = self._ready_c.count()
         while n > 0:
             n -= 1
-            h = <Handle>self._ready_c.pop()
+            item = self._ready_c.pop()
+            if type(item) is not Handle:
+                # A task queued itself (_aiotask.pyx): its next step.
+                self._run_task(<Task>item)
+                continue
+            h = <Handle>item
             if h.cancelled_:
                 continue
             if self._debug_c:
                 self._run_debug(h)
             else:
                 self._run_handle(h)
+        return 0
+
+    cdef int _run_task(self, Task t) except -1:
+        try:
+            t.run_ready()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # As asyncio reports an error of a task's step callback.
+            self._report_callback_error(
+                self._handle(task_step_callable(t), (), t._context_v, KIND_ASYNCIO), exc)
         return 0
 
     cdef int _run_handle(self, Handle h) except -1:

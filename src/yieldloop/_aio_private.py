@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import inspect
 from asyncio import (
-    base_events, constants, events, format_helpers, futures, transports, unix_events)
+    base_events, base_futures, base_tasks, constants, events, format_helpers, futures, tasks,
+    transports, unix_events)
 from typing import NamedTuple
 
 #: The versions every entry below was checked on.
@@ -51,6 +52,34 @@ format_handle = base_events._format_handle  # type: ignore[attr-defined]  # not 
 #: What call_soon_threadsafe()'s handles present as their class, where
 #: asyncio has it (3.14+; None before: they present as asyncio.Handle).
 ThreadSafeHandle = getattr(events, "_ThreadSafeHandle", None)
+
+# yieldloop's Task and Future (yieldloop._aiotask, yieldloop._aiofuture) do
+# what asyncio's C Task does with these: register the task (all_tasks()),
+# enter and leave it around each step (current_task()), start it eagerly.
+#: Every new task: asyncio.all_tasks() lists it while pending.
+register_task = tasks._register_task
+#: Around each step: asyncio.current_task() returns the task meanwhile.
+enter_task = tasks._enter_task
+#: Around each step.
+leave_task = tasks._leave_task
+#: An eager task's first step, inside create_task() (3.12+; None before).
+swap_current_task = getattr(tasks, "_swap_current_task", None)
+#: An eager task's first step (3.12+; None before).
+register_eager_task = getattr(tasks, "_register_eager_task", None)
+#: An eager task's first step (3.12+; None before).
+unregister_eager_task = getattr(tasks, "_unregister_eager_task", None)
+#: The reprs of a Future and a Task, as asyncio's (3.11+; None before, where
+#: the class builds it from the *_repr_info list).
+future_repr = getattr(base_futures, "_future_repr", None)
+task_repr = getattr(base_tasks, "_task_repr", None)
+#: The words of those reprs.
+future_repr_info = base_futures._future_repr_info
+task_repr_info = base_tasks._task_repr_info
+#: Task.get_stack() and Task.print_stack().
+task_get_stack = base_tasks._task_get_stack
+task_print_stack = base_tasks._task_print_stack
+#: A Future's _state strings, as asyncio's shows them.
+FUTURE_STATES = (base_futures._PENDING, base_futures._CANCELLED, base_futures._FINISHED)
 
 _format_callback_source = format_helpers._format_callback_source
 _FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback_source).parameters
@@ -110,6 +139,25 @@ PRIVATE_NAMES = (
         "none, they present as asyncio.Handle",
         since=(3, 14),
     ),
+    Entry("asyncio.tasks", "_register_task", "call", "yieldloop's Task registers itself"),
+    Entry("asyncio.tasks", "_enter_task", "call", "around each step of yieldloop's Task"),
+    Entry("asyncio.tasks", "_leave_task", "call", "around each step of yieldloop's Task"),
+    Entry("asyncio.tasks", "_swap_current_task", "call", "an eager task's first step",
+          since=(3, 12)),
+    Entry("asyncio.tasks", "_register_eager_task", "call", "an eager task's first step",
+          since=(3, 12)),
+    Entry("asyncio.tasks", "_unregister_eager_task", "call", "an eager task's first step",
+          since=(3, 12)),
+    Entry("asyncio.base_futures", "_future_repr", "call", "a Future's repr (3.11+)",
+          since=(3, 11)),
+    Entry("asyncio.base_futures", "_future_repr_info", "call", "a Future's repr"),
+    Entry("asyncio.base_futures", "_PENDING", "call", "Future._state"),
+    Entry("asyncio.base_futures", "_CANCELLED", "call", "Future._state"),
+    Entry("asyncio.base_futures", "_FINISHED", "call", "Future._state"),
+    Entry("asyncio.base_tasks", "_task_repr", "call", "a Task's repr (3.11+)", since=(3, 11)),
+    Entry("asyncio.base_tasks", "_task_repr_info", "call", "a Task's repr"),
+    Entry("asyncio.base_tasks", "_task_get_stack", "call", "Task.get_stack()"),
+    Entry("asyncio.base_tasks", "_task_print_stack", "call", "Task.print_stack()"),
     Entry(
         "asyncio.base_events",
         "logger",

@@ -8,10 +8,11 @@
     yieldloop.run_asyncio(main())                                 # any version
     yieldloop.install()                                           # old code, policy based
 
-Scheduling, timers, fd callbacks and the run loop are yieldloop's (the
-kernel's ready queue, timer heap and poller, in C); asyncio's own code does
-the rest on top of them: tasks and futures, servers and connections,
-subprocesses, signals, executors, the exception handler and debug mode.
+Scheduling, timers, fd callbacks, tasks and futures and the run loop are
+yieldloop's (the kernel's ready queue, timer heap and poller, in C; its Task
+and Future are asyncio's in every way a program can see); asyncio's own code
+does the rest on top of them: servers and connections, subprocesses,
+signals, executors, the exception handler and debug mode.
 """
 
 import asyncio

@@ -1,0 +1,73 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The base of yieldloop.Loop's core that its Future and Task schedule on.
+
+A future's done-callbacks and a task's steps go to the loop's ready queue
+directly (a task is queued itself, without a Handle): this class holds that
+queue and what a push must respect (the loop being closed, calls queued
+from other threads first, debug mode). LoopCore (_loop.pyx) derives from it
+and adds timers, fd callbacks and the run loop.
+"""
+import sys
+from collections import deque
+
+from yieldloop._handles cimport new_handle, KIND_ASYNCIO
+from yieldloop._readyqueue cimport ReadyQueue
+from yieldloop.includes.capi cimport PyContext_CopyCurrent
+
+from yieldloop._aio_private import extract_stack
+
+
+cdef object _extract_stack():
+    """Where a handle is being made (asyncio's debug mode keeps it)."""
+    # Cython functions push no Python frame: frame 0 is the Python code
+    # that called into the loop (call_soon, a future's set_result...).
+    return extract_stack(sys._getframe(0))
+
+
+cdef class LoopBase:
+    """The ready queue and scheduling flags of yieldloop.Loop's core."""
+
+    def __cinit__(self, *args, **kwargs):
+        self._ready_c = ReadyQueue()
+        self._inbox = deque()
+
+    cdef _check_open(self):
+        if self._closed_c:
+            raise RuntimeError("Event loop is closed")
+
+    cdef object _context(self, object context):
+        return PyContext_CopyCurrent() if context is None else context
+
+    cdef _drain_inbox(self):
+        self._inbox_pending = False
+        while self._inbox:
+            self._ready_c.push(self._inbox.popleft())
+
+    cdef Handle _handle(self, callback, tuple args, context, unsigned char kind):
+        cdef Handle h = new_handle(callback, args, self._context(context))
+        h.kind = kind
+        if self._debug_c:
+            h.debug = True
+            h.source_traceback = _extract_stack()
+        return h
+
+    cdef Handle _soon(self, callback, tuple args, context):
+        """call_soon() for the transports: in ``context`` (None: a copy of
+        the current one)."""
+        cdef Handle h = self._handle(callback, args, context, KIND_ASYNCIO)
+        self._ready_c.push(h)
+        return h
+
+    cdef Handle _call_soon_c(self, callback, tuple args, context):
+        """call_soon() for futures and tasks, with its checks: refused once
+        the loop is closed; after what other threads queued first."""
+        cdef Handle h
+        self._check_open()
+        if self._debug_c:
+            # asyncio's call_soon() checks, which its futures' callbacks
+            # and tasks' steps go through in debug mode.
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+        h = self._handle(callback, args, context, KIND_ASYNCIO)
+        push_ready(self, h)
+        return h
