@@ -107,6 +107,22 @@ def saved_report(rp):
     }
 
 
+def test_a_benchmark_that_fails_on_a_loop_shows_its_exception_line_there(rp):
+    output = ("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+              "TypeError: factory() got an unexpected keyword argument 'eager_start'\n"
+              "Traceback (most recent call last):\n"
+              "RuntimeError: /venv/bin/python failed with exit code 1\n")
+    reason = rp.failure_reason(output)
+    assert reason == "TypeError: factory() got an unexpected keyword argument 'eager_start'"
+    report = saved_report(rp)
+    report["summary"] = rp.summarize(
+        {"async_tree_eager": {"asyncio": rounds(1.0), "uvloop": []}},
+        {"async_tree_eager": {"uvloop": reason}})
+    assert report["summary"]["async_tree_eager"]["uvloop"] == {"error": reason}
+    row = rp.markdown(report).splitlines()[-1]
+    assert row.split(" | ")[2] == f"fails: `{reason}` |"
+
+
 def test_the_table_has_a_row_per_benchmark_and_a_column_per_loop(rp):
     text = rp.markdown(saved_report(rp))
     rows = [line for line in text.splitlines() if line.startswith("|")]
