@@ -143,6 +143,13 @@ def test_from_json_prints_and_writes_the_table_of_a_saved_run(tmp_path, rp):
     assert (tmp_path / "again.md").read_text() == run.stdout
 
 
+def test_pyperf_passes_on_the_variables_an_asan_build_needs(rp):
+    assert rp.inherit_environ({"PATH": "/bin"}) == []
+    assert rp.inherit_environ({"LD_PRELOAD": "libasan.so", "PYTHONMALLOC": "malloc",
+                               "HOME": "/root"}) == [
+        "--inherit-environ", "LD_PRELOAD,PYTHONMALLOC"]
+
+
 def test_loops_take_turns_in_a_rotating_order(rp):
     assert [rp.rotation(rp.LOOPS, r) for r in range(3)] == [
         ["asyncio", "uvloop", "yieldloop"], ["uvloop", "yieldloop", "asyncio"],
@@ -184,7 +191,8 @@ def run_bench(rp, tmp_path, loop, kwargs="{}"):
     # pyperf's own options for the smallest run: one worker, one value.
     proc = subprocess.run(
         [sys.executable, str(tmp_path / "bench.py"), "--processes", "1", "--values", "1",
-         "--warmups", "0", "--loops", "1", "--output", str(out)],
+         "--warmups", "0", "--loops", "1", "--output", str(out),
+         *rp.inherit_environ(os.environ)],
         env=rp.child_env(site), capture_output=True, text=True, timeout=120, cwd=tmp_path)
     return proc, out
 
@@ -239,7 +247,8 @@ def test_a_worker_that_never_made_a_checked_loop_fails(rp, tmp_path):
         "import pyperf\npyperf.Runner().bench_func('sync', lambda: None)\n")
     proc = subprocess.run(
         [sys.executable, str(tmp_path / "bench.py"), "--processes", "1", "--values", "1",
-         "--warmups", "0", "--loops", "1", "--output", str(tmp_path / "out.json")],
+         "--warmups", "0", "--loops", "1", "--output", str(tmp_path / "out.json"),
+         *rp.inherit_environ(os.environ)],
         env=rp.child_env(site), capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode != 0
     assert "ended without running its benchmark on a checked loop" in proc.stdout + proc.stderr
