@@ -267,3 +267,34 @@ def test_a_worker_that_never_made_a_checked_loop_fails(rp, tmp_path):
         env=rp.child_env(site), capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode != 0
     assert "ended without running its benchmark on a checked loop" in proc.stdout + proc.stderr
+
+
+def test_a_run_takes_the_pyperf_files_an_earlier_run_left_in_its_workdir(rp, tmp_path):
+    # Each loop's file of round 1 is there already: nothing is measured (the
+    # interpreter could not measure anything), and the report reads them.
+    work = tmp_path / "work"
+    work.mkdir()
+    loops = {"asyncio": "asyncio.unix_events._UnixSelectorEventLoop",
+             "yieldloop": "yieldloop.loop.Loop"}
+    for loop, cls in loops.items():
+        (work / f"async_tree-{loop}-round1.json").write_text(json.dumps({
+            "metadata": {"event_loop": cls},
+            "benchmarks": [{"runs": [{"values": [1.0 if loop == "asyncio" else 0.5]}]}]}))
+    args = type("Args", (), {"loops": list(loops), "benchmarks": ["async_tree"], "rounds": 1})
+    info = {"classes": loops, "benchmarks_dir": "/nonexistent"}
+    with open(tmp_path / "log", "w") as log:
+        raw, failures = rp.measure(args, info, str(work), log)
+    assert raw == {"async_tree": {"asyncio": [[1.0]], "yieldloop": [[0.5]]}} and failures == {}
+    assert rp.summarize(raw)["async_tree"]["yieldloop"]["ratio"] == 2.0
+
+
+def test_a_file_of_another_loop_in_the_workdir_stops_the_run(rp, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "async_tree-yieldloop-round1.json").write_text(json.dumps({
+        "metadata": {"event_loop": "asyncio.unix_events._UnixSelectorEventLoop"},
+        "benchmarks": [{"runs": [{"values": [1.0]}]}]}))
+    args = type("Args", (), {"loops": ["yieldloop"], "benchmarks": ["async_tree"], "rounds": 1})
+    info = {"classes": {"yieldloop": "yieldloop.loop.Loop"}, "benchmarks_dir": "/nonexistent"}
+    with open(tmp_path / "log", "w") as log, pytest.raises(rp.HarnessError, match="ran on"):
+        rp.measure(args, info, str(work), log)
