@@ -101,6 +101,8 @@ def saved_report(rp):
         "versions": {"pyperformance": "1.14.0", "pyperf": "2.11.0", "uvloop": "0.23.0",
                      "yieldloop": "0.1.0", "websockets": "11.0.3"},
         "rounds": 2, "processes": 1, "values": 3, "warmups": 1,
+        "conditions": {"first_run": "2026-01-02 03:04:05.6", "last_run": "2026-01-02 04:05:06.7",
+                       "load_avg_1min": {"median": 3.0, "min": 1.5, "max": 4.25}},
         "summary": rp.summarize({
             "async_tree": {"asyncio": rounds(0.5, 0.5), "yieldloop": rounds(0.25, 0.25)},
             "asyncio_tcp": {"asyncio": rounds(1.0, 1.0), "uvloop": rounds(2.0, 2.0)},
@@ -132,7 +134,8 @@ def test_the_table_has_a_row_per_benchmark_and_a_column_per_loop(rp):
     assert "**2.00x** (2.00-2.00)" in rows[2] and rows[2].split(" | ")[2] == ""
     assert "**0.50x** (0.50-0.50); 2 s ±" in rows[3]
     assert "pyperformance 1.14.0" in text and "2 interleaved round(s)" in text
-    assert "load average at the start 3.0" in text
+    assert ("measured from 2026-01-02 03:04 to 2026-01-02 04:05, the 1-minute load average "
+            "during the runs 3.0 (median; 1.5 to 4.2)") in text
 
 
 def test_from_json_prints_and_writes_the_table_of_a_saved_run(tmp_path, rp):
@@ -176,12 +179,15 @@ def test_read_pyperf_takes_the_values_of_every_worker_and_not_the_calibration(tm
         "version": "1.0", "metadata": {"event_loop": "yieldloop.loop.Loop"},
         "benchmarks": [{"metadata": {"name": "x"}, "runs": [
             {"metadata": {"calibrate_loops": 4}, "warmups": [[1, 0.5]]},
-            {"metadata": {}, "warmups": [[4, 0.9]], "values": [0.1, 0.2]},
-            {"metadata": {}, "values": [0.3]},
+            {"metadata": {"load_avg_1min": 2.5, "date": "2026-01-02 03:04:05"},
+             "warmups": [[4, 0.9]], "values": [0.1, 0.2]},
+            {"metadata": {"load_avg_1min": 3.5, "date": "2026-01-02 03:04:09"}, "values": [0.3]},
         ]}]}))
     values, metadata = rp.read_pyperf(str(tmp_path / "b.json"))
     assert values == [0.1, 0.2, 0.3]
     assert metadata["event_loop"] == "yieldloop.loop.Loop" and metadata["name"] == "x"
+    assert metadata["run_loads"] == [2.5, 3.5]
+    assert metadata["run_dates"] == ["2026-01-02 03:04:05", "2026-01-02 03:04:09"]
 
 
 # The generated sitecustomize.py, in a child interpreter that uses pyperf's
@@ -283,8 +289,9 @@ def test_a_run_takes_the_pyperf_files_an_earlier_run_left_in_its_workdir(rp, tmp
     args = type("Args", (), {"loops": list(loops), "benchmarks": ["async_tree"], "rounds": 1})
     info = {"classes": loops, "benchmarks_dir": "/nonexistent"}
     with open(tmp_path / "log", "w") as log:
-        raw, failures = rp.measure(args, info, str(work), log)
+        raw, failures, conditions = rp.measure(args, info, str(work), log)
     assert raw == {"async_tree": {"asyncio": [[1.0]], "yieldloop": [[0.5]]}} and failures == {}
+    assert conditions == {"first_run": None, "last_run": None, "load_avg_1min": None}
     assert rp.summarize(raw)["async_tree"]["yieldloop"]["ratio"] == 2.0
 
 
