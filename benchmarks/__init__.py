@@ -16,6 +16,7 @@ WORKLOADS = (
     "spawn",
     "await_chain",
     "timers",
+    "timer_cancel",
     "timer_lateness",
     "async_tree",
     "queue_pingpong",

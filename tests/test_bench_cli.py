@@ -91,3 +91,19 @@ def test_the_ratio_column_says_which_way_it_divides(tmp_path):
     head = (tmp_path / "run.md").read_text().splitlines()[0]
     assert "median over the runtime's for times" in head
     assert "runtime's median over asyncio's for rates" in head
+
+
+def test_timer_cancel_runs_on_every_loop_with_call_later_and_reports_ns_per_timer(tmp_path):
+    from yieldloop.benchmarks import runtimes, timer_cancel
+
+    loops = [r for r in ("yieldloop", "yieldloop-loop", "asyncio", "uvloop", "trio")
+             if runtimes.available(r)]
+    run = bench("--quick", "--repeat", "1", "--workloads", "timer_cancel",
+                "--runtimes", ",".join(loops), "--json", "run.json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "run.json").read_text())["results"]["timer_cancel"]
+    # trio has no callback timers: it is left out even when installed.
+    assert set(result["runtimes"]) == set(loops) - {"trio"}
+    assert result["unit"] == "ns/timer" and result["params"] == timer_cancel.PARAMS["quick"]
+    assert all(r["median"] > 0 for r in result["runtimes"].values())
+    assert "timer schedule + cancel" in run.stdout
