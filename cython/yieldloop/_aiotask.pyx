@@ -34,6 +34,7 @@ from cpython.ref cimport Py_INCREF
 from yieldloop._loopbase cimport LoopBase, push_ready
 from yieldloop._aiofuture cimport (
     Future, ST_PENDING, ST_CANCELLED, ST_FINISHED, yl_type_drop, yl_aio_steal)
+from yieldloop._throw cimport throw_into
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, yl_send)
@@ -281,7 +282,7 @@ cdef class Task(Future):
         if exc is None:
             status = yl_send(self._coro_v, None, &out)
         else:
-            status = _throw(self._coro_v, exc, &out)
+            status = throw_into(self._coro_v, exc, &out)
         res = yl_aio_steal(out)
         if status == PYGEN_NEXT:
             return self._handle_yield(res)
@@ -505,26 +506,6 @@ cdef object _get_loop(object fut):
     if get_loop is not None:
         return get_loop()
     return fut._loop
-
-
-cdef PySendResult _throw(object coro, object exc, PyObject** out) noexcept:
-    """coro.throw(exc); the outcome goes to ``*out`` as PyIter_Send's does."""
-    cdef object r
-    try:
-        r = coro.throw(exc)
-    except StopIteration as e:
-        r = e.value
-        Py_INCREF(r)
-        out[0] = <PyObject*>r
-        return PYGEN_RETURN
-    except BaseException as e:
-        r = e
-        Py_INCREF(r)
-        out[0] = <PyObject*>r
-        return PYGEN_ERROR
-    Py_INCREF(r)
-    out[0] = <PyObject*>r
-    return PYGEN_NEXT
 
 
 @cython.final

@@ -43,6 +43,7 @@ from yieldloop._process cimport take_signals, restore_signals, after_fork_in_chi
 from yieldloop._tracer cimport (
     Tracer, EV_SPAWN, EV_RESUME, EV_YIELD, EV_WAKE, EV_FINISH, Y_BARE, Y_AWAITABLE, Y_BAD,
     W_TIMER, W_FD, W_TASK, W_CANCEL, W_CLOSED, W_CALLBACK)
+from yieldloop._throw cimport throw_into
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
@@ -108,34 +109,6 @@ cdef bint is_cancelled_error(object exc) except -1:
 cdef object _invalid_state(str message):
     from asyncio import InvalidStateError
     return InvalidStateError(message)
-
-
-cdef PySendResult _throw(object it, object exc, PyObject** out) noexcept:
-    """Throw ``exc`` into iterator ``it``; like PyIter_Send, the outcome goes
-    to ``*out`` (the yielded or returned value, or the exception raised)."""
-    cdef object r
-    try:
-        meth = getattr(it, "throw", None)
-        if meth is None:
-            # No throw(): the error surfaces at the await, as with `yield from`.
-            r = exc
-            Py_INCREF(r)
-            out[0] = <PyObject*>r
-            return PYGEN_ERROR
-        r = meth(exc)
-    except StopIteration as e:
-        r = e.value
-        Py_INCREF(r)
-        out[0] = <PyObject*>r
-        return PYGEN_RETURN
-    except BaseException as e:
-        r = e
-        Py_INCREF(r)
-        out[0] = <PyObject*>r
-        return PYGEN_ERROR
-    Py_INCREF(r)
-    out[0] = <PyObject*>r
-    return PYGEN_NEXT
 
 
 cdef object _park_label(Trap trap):
@@ -932,7 +905,7 @@ cdef class Kernel:
         else:
             value = t._throw
             t._throw = None
-            status = _throw(t._coro, value, &out)
+            status = throw_into(t._coro, value, &out)
         # An inner iterator finished: its outcome goes to the enclosing one.
         while status != PYGEN_NEXT:
             stack = t._stack
@@ -944,7 +917,7 @@ cdef class Kernel:
             if status == PYGEN_RETURN:
                 status = yl_send(t._coro, value, &out)
             else:
-                status = _throw(t._coro, value, &out)
+                status = throw_into(t._coro, value, &out)
         PyContext_Exit(t._context)
         self._current = None
         value = <object>_steal(out)
