@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import yieldloop
-from test_refleaks import ROUNDS, WARMUP, Meter, traced  # noqa: F401 - traced is a fixture
+from test_refleaks import ROUNDS, WARMUP, Meter, metered, traced  # noqa: F401 - traced is a fixture
 
 PY311 = sys.version_info >= (3, 11)
 PY312 = sys.version_info >= (3, 12)
@@ -24,16 +24,7 @@ def check_in_loop(astep, n, what, *, refs=(), rounds=ROUNDS, warmup=WARMUP, setu
     async def main():
         if setup is not None:
             setup(asyncio.get_running_loop())
-        for _ in range(warmup * n):
-            await astep()
-        try:
-            meter.start()
-            for r in range(rounds):
-                for _ in range(n):
-                    await astep()
-                meter.sample(r + 1)
-        finally:
-            meter.stop()
+        await metered(astep, n, meter, warmup)
 
     loop = yieldloop.new_event_loop()
     def count(lp, context):

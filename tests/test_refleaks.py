@@ -220,24 +220,26 @@ def check(step, n, what, **kw):
     measure(step, n, **kw).check(n, what)
 
 
+async def metered(astep, n, meter, warmup):
+    """``await astep()`` ``warmup * n`` times, then ``n`` times per round of
+    ``meter``, sampling after each round: the body of an in-loop check."""
+    for _ in range(warmup * n):
+        await astep()
+    try:
+        meter.start()
+        for r in range(meter.rounds):
+            for _ in range(n):
+                await astep()
+            meter.sample(r + 1)
+    finally:
+        meter.stop()
+
+
 def check_in_kernel(astep, n, what, *, refs=(), rounds=ROUNDS, warmup=WARMUP):
     """Like check(), with ``await astep()`` as the step, all rounds in one run()."""
     meter = Meter(rounds, refs)
-
-    async def main():
-        for _ in range(warmup * n):
-            await astep()
-        try:
-            meter.start()
-            for r in range(rounds):
-                for _ in range(n):
-                    await astep()
-                meter.sample(r + 1)
-        finally:
-            meter.stop()
-
     kernel = yl.Kernel()
-    kernel.run(main)
+    kernel.run(metered, astep, n, meter, warmup)
     assert kernel.stats()["tasks"] == 0
     meter.check(n, what)
 
