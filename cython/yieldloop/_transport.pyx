@@ -315,10 +315,27 @@ cdef class SocketTransport:
                 n = 0
             if n == total:
                 return
+            if not self._queue(data, n):
+                return
             self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
             self._writer_on = True
-        yl_sendq_push(&self._wq, data, n)
+        elif not self._queue(data, 0):
+            return
         self._maybe_pause_protocol()
+
+    cdef bint _queue(self, data, Py_ssize_t start) except -1:
+        """Queue data[start:]; False if that failed and ended the connection."""
+        try:
+            yl_sendq_push(&self._wq, data, start)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # Out of memory, or a buffer that changed under us: what was
+            # written cannot all be sent, so the stream cannot go on (as
+            # asyncio's transport does when send() itself fails so).
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return False
+        return True
 
     def writelines(self, list_of_data):
         """write() the concatenation of the buffers (one system call if possible)."""
@@ -352,7 +369,8 @@ cdef class SocketTransport:
             return
         was_empty = self._wq.size == 0
         for item in items:
-            yl_sendq_push(&self._wq, item, 0)
+            if not self._queue(item, 0):
+                return
         if was_empty:
             try:
                 yl_sendq_send(&self._wq, self._fd)

@@ -78,19 +78,15 @@ static inline int yl_sendq_append(yl_sendq *q, PyObject *item)
     return 0;
 }
 
-/* Queue the bytes of buffer `data` from `start` on: 0, or -1 with an
-   exception set (TypeError for what is no contiguous buffer, MemoryError);
-   the queue is unchanged then. */
+/* Queue the bytes of buffer `data` from `start` on (start > 0 only into an
+   empty queue: only the first item has an offset): 0, or -1 with an
+   exception set (what getting the buffer raised, MemoryError), the queue
+   unchanged then. */
 static inline int yl_sendq_push(yl_sendq *q, PyObject *data, Py_ssize_t start)
 {
     Py_buffer view;
     Py_ssize_t n;
     PyObject *item;
-    if (start < 0 || (start > 0 && q->count > 0)) {
-        /* Only the first item of the queue starts at an offset. */
-        PyErr_SetString(PyExc_SystemError, "yl_sendq_push: bad offset");
-        return -1;
-    }
     if (PyBytes_CheckExact(data) && PyBytes_GET_SIZE(data) - start >= YL_SENDQ_SMALL) {
         n = PyBytes_GET_SIZE(data) - start;
         Py_INCREF(data);
@@ -104,8 +100,11 @@ static inline int yl_sendq_push(yl_sendq *q, PyObject *data, Py_ssize_t start)
     /* The view is released last: releasing it may run Python code (a
        __release_buffer__), which then sees the queue complete. */
     n = view.len - start;
-    if (start > view.len) {
-        PyErr_SetString(PyExc_SystemError, "yl_sendq_push: offset out of range");
+    if (n < 0) {
+        /* A buffer that shrank since its first part was sent (a __buffer__
+           method answering differently): the rest of it is unknown. */
+        PyErr_Format(PyExc_BufferError,
+                     "buffer shrank to %zd bytes after %zd of it were sent", view.len, start);
         goto error;
     }
     if (n == 0) {
