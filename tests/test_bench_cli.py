@@ -91,3 +91,21 @@ def test_the_ratio_column_says_which_way_it_divides(tmp_path):
     head = (tmp_path / "run.md").read_text().splitlines()[0]
     assert "median over the runtime's for times" in head
     assert "runtime's median over asyncio's for rates" in head
+
+
+@pytest.mark.parametrize("runtime", ["yieldloop", "yieldloop-loop", "asyncio", "floor"])
+def test_the_bulk_transfer_workload_moves_every_byte(runtime):
+    # Each client checks the count it received; an odd size leaves a
+    # partial read at the end of every write.
+    from yieldloop.benchmarks import bulk_streams
+
+    elapsed = getattr(bulk_streams, runtime.replace("-", "_"))(
+        clients=2, size=64 * 1024 + 3, writes=3)
+    assert elapsed > 0
+
+
+def test_the_bulk_transfer_workload_refuses_a_short_transfer():
+    from yieldloop.benchmarks import bulk_streams
+
+    with pytest.raises(RuntimeError, match="received 5 bytes, expected 6"):
+        bulk_streams._check(5, 2, 3)
