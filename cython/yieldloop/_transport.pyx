@@ -386,7 +386,6 @@ cdef class SocketTransport:
         self._maybe_pause_protocol()
 
     def _write_ready(self):
-        cdef Py_ssize_t n
         if self._conn_lost:
             return
         try:
