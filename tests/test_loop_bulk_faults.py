@@ -102,7 +102,7 @@ def test_without_fionread_bulk_reads_ask_for_128_kib_and_get_what_is_there(shim)
         await until(lambda: len(proto.data) == len(data), "all the data")
         faults()
         assert proto.data == data
-        # The last read asked for 128 KiB and got 64: an object of 64 KiB.
+        # The last read asked for 128 KiB and got 64 (shrunk in place).
         assert [len(c) for c in proto.chunks] == [64 * KIB] + [128 * KIB] * 2 + [64 * KIB]
         transport.close()
         await proto.lost

@@ -25,7 +25,7 @@ cimport cython
 from yieldloop._loop cimport LoopCore
 from yieldloop._poller cimport YL_READ, YL_WRITE
 from yieldloop.includes.net cimport (
-    YL_WOULD_BLOCK, YL_RECV_SMALL, yl_recv_sized, yl_recv_into, yl_send_from, yl_buffer_len)
+    YL_WOULD_BLOCK, yl_recv_sized, yl_recv_into, yl_send_from, yl_buffer_len)
 from yieldloop.includes.sendq cimport (
     yl_sendq, yl_sendq_push, yl_sendq_send, yl_sendq_clear, yl_sendq_free)
 
@@ -71,7 +71,7 @@ cdef class SocketTransport:
     cdef object _server
     cdef dict _extra
     cdef yl_sendq _wq             # unsent data; _wq.size is the buffer size
-    cdef Py_ssize_t _rsize       # yl_recv_sized's state: how the next read is sized
+    cdef int _rbulk              # yl_recv_sized's state: the last read was of 64 KiB or more
     cdef Py_ssize_t _high, _low
     cdef readonly bint _protocol_paused   # pause_writing() was called
     cdef readonly bint _paused            # reading paused
@@ -98,7 +98,6 @@ cdef class SocketTransport:
         self._sk = sock
         self._fd = sock.fileno()
         self._extra = {} if extra is None else dict(extra)
-        self._rsize = YL_RECV_SMALL
         self._set_write_buffer_limits(None, None)
         self._server = server
         self._extra["socket"] = trsock.TransportSocket(sock)
@@ -215,7 +214,7 @@ cdef class SocketTransport:
             self._read_into_buffer()
             return
         try:
-            data = yl_recv_sized(self._fd, &self._rsize)
+            data = yl_recv_sized(self._fd, &self._rbulk)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

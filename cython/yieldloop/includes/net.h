@@ -82,9 +82,11 @@ static inline PyObject *yl_recv_chunk(int fd)
    A new bytes object (b"" at EOF), Py_None if the call would block, NULL
    with OSError set. */
 #define YL_RECV_SMALL ((Py_ssize_t)65536)
+#ifndef YL_RECV_MAX
 #define YL_RECV_MAX ((Py_ssize_t)131072)
+#endif
 
-static inline PyObject *yl_recv_stack(int fd, Py_ssize_t *next)
+static inline PyObject *yl_recv_stack(int fd, int *bulk)
 {
     char chunk[YL_RECV_SMALL];
     ssize_t got;
@@ -95,21 +97,21 @@ static inline PyObject *yl_recv_stack(int fd, Py_ssize_t *next)
         if (yl_would_block(errno)) Py_RETURN_NONE;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    *next = got == YL_RECV_SMALL ? YL_RECV_MAX : YL_RECV_SMALL;
+    *bulk = got == YL_RECV_SMALL;
     return PyBytes_FromStringAndSize(chunk, (Py_ssize_t)got);
 }
 
-static inline PyObject *yl_recv_sized(int fd, Py_ssize_t *next)
+static inline PyObject *yl_recv_sized(int fd, int *bulk)
 {
     PyObject *buf;
     ssize_t got;
-    Py_ssize_t want = *next;
+    Py_ssize_t want = YL_RECV_MAX;
     int queued;
-    if (want <= YL_RECV_SMALL) return yl_recv_stack(fd, next);
+    if (!*bulk) return yl_recv_stack(fd, bulk);
     /* FIONREAD fails only on what is no socket: then ask for YL_RECV_MAX. */
     if (ioctl(fd, FIONREAD, &queued) == 0) {
-        if ((Py_ssize_t)queued <= YL_RECV_SMALL) return yl_recv_stack(fd, next);
-        want = (Py_ssize_t)queued < YL_RECV_MAX ? (Py_ssize_t)queued : YL_RECV_MAX;
+        if ((Py_ssize_t)queued < YL_RECV_SMALL) return yl_recv_stack(fd, bulk);
+        if ((Py_ssize_t)queued < want) want = (Py_ssize_t)queued;
     }
     buf = PyBytes_FromStringAndSize(NULL, want);
     if (buf == NULL) return NULL;
@@ -123,12 +125,12 @@ static inline PyObject *yl_recv_sized(int fd, Py_ssize_t *next)
         errno = err;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    *next = got >= YL_RECV_SMALL ? YL_RECV_MAX : YL_RECV_SMALL;
+    *bulk = got >= YL_RECV_SMALL;
     if (got < want) {
         /* Less than FIONREAD said (another reader of the socket): a small
            result gets an object of its own size, a large one is shrunk in
            place (buf is ours alone: refcount 1, as resizing requires). */
-        if (got <= YL_RECV_SMALL) {
+        if (got < YL_RECV_SMALL) {
             PyObject *exact = PyBytes_FromStringAndSize(PyBytes_AS_STRING(buf), (Py_ssize_t)got);
             Py_DECREF(buf);
             return exact;
