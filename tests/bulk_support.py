@@ -30,7 +30,7 @@ def queued(sock):
     return buf[0]
 
 
-async def until(predicate, what, timeout=10.0):
+async def until(predicate, what, timeout=60.0):
     """Let the loop run until ``predicate()`` holds (bounded)."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -45,7 +45,7 @@ def yloop():
 
 
 def run(loop, coro):
-    return loop.run_until_complete(asyncio.wait_for(coro, 60))
+    return loop.run_until_complete(asyncio.wait_for(coro, 300))   # bounds, for valgrind too
 
 
 def reset(sock):
