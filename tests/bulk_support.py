@@ -13,9 +13,26 @@ import termios
 import time
 
 import epoll_state
+from yieldloop._transport import RECV_MAX, RECV_SMALL
 
 KIB, MIB = 1024, 1024 * 1024
 LINUX = sys.platform.startswith("linux")
+
+
+def read_sizes(total, bulk=False):
+    """The data_received() sizes of ``total`` queued bytes read by the
+    transport: a small read (64 KiB of stack) until one brings 64 KiB, then
+    what is queued up to RECV_MAX."""
+    sizes = []
+    while total:
+        if bulk and total >= RECV_SMALL:
+            n = min(total, RECV_MAX)
+        else:
+            n = min(total, RECV_SMALL)
+        bulk = n >= RECV_SMALL
+        sizes.append(n)
+        total -= n
+    return sizes
 
 
 def payload(n, seed=0):

@@ -43,8 +43,8 @@ PRELUDE = '''
 import asyncio, ctypes, errno, sys
 sys.path.insert(0, {here!r})
 import yieldloop
-from bulk_support import (KIB, MIB, Recorder, Watch, connected, fill, new_loop_with_epfd,
-                          payload, queued, read_all, until)
+from bulk_support import (KIB, MIB, RECV_MAX, RECV_SMALL, Recorder, Watch, connected, fill,
+                          new_loop_with_epfd, payload, queued, read_all, read_sizes, until)
 
 _lib = ctypes.CDLL({shim!r})
 FAULT_FD = ctypes.c_int.in_dll(_lib, "yl_fault_fd")
@@ -56,6 +56,25 @@ LOOP.set_exception_handler(lambda loop, ctx: HANDLED.append(ctx))
 
 def faults(fd=-1, fionread=-1, recv_errno=0):
     FAULT_FD.value, FIONREAD.value, RECV_ERRNO.value = fd, fionread, recv_errno
+
+def _check_faults_apply():
+    import socket
+    a, b = socket.socketpair()
+    try:
+        faults(a.fileno(), fionread=12345, recv_errno=errno.EPROTO)
+        assert queued(a) == 12345, "FIONREAD is not the fault library's"
+        try:
+            a.recv(1)
+        except OSError as e:
+            assert e.errno == errno.EPROTO, e
+        else:
+            raise AssertionError("recv is not the fault library's")
+    finally:
+        faults()
+        a.close()
+        b.close()
+
+_check_faults_apply()
 
 async def bulk_state(proto, transport, sock, peer):
     """Read 64 KiB at once, which puts the transport's reads in bulk mode."""
@@ -90,20 +109,21 @@ def run_child(shim, source, timeout=120):
     return proc.stdout
 
 
-def test_without_fionread_bulk_reads_ask_for_128_kib_and_get_what_is_there(shim):
+def test_without_fionread_bulk_reads_ask_for_the_most_and_get_what_is_there(shim):
     run_child(shim, '''
     async def main():
         proto = Recorder()
         transport, sock, peer = await connected(proto, rcvbuf=MIB)
-        data = payload(384 * KIB)
+        # The last read asks for RECV_MAX and gets 10 KiB (copied out to an
+        # object of 10 KiB).
+        data = payload(64 * KIB + 2 * RECV_MAX + 10 * KIB)
         await queue_on(transport, sock, peer, data)
         faults(sock.fileno(), fionread=-2)          # FIONREAD fails (ENOTTY)
         transport.resume_reading()
         await until(lambda: len(proto.data) == len(data), "all the data")
         faults()
         assert proto.data == data
-        # The last read asked for 128 KiB and got 64 (shrunk in place).
-        assert [len(c) for c in proto.chunks] == [64 * KIB] + [128 * KIB] * 2 + [64 * KIB]
+        assert [len(c) for c in proto.chunks] == [64 * KIB, RECV_MAX, RECV_MAX, 10 * KIB]
         transport.close()
         await proto.lost
         peer.close()
@@ -116,18 +136,19 @@ def test_a_bulk_read_getting_less_than_fionread_said_returns_what_came(shim):
         proto = Recorder()
         transport, sock, peer = await connected(proto, rcvbuf=MIB)
         await bulk_state(proto, transport, sock, peer)
-        data = payload(128 * KIB + 100 * KIB)
+        # RECV_MAX, then RECV_MAX - 28 KiB where RECV_MAX was asked for
+        # (shrunk in place when that is 64 KiB or more, else copied out),
+        # then 1 KiB (copied out to an object of 1 KiB).
+        data = payload(2 * RECV_MAX - 28 * KIB)
         await queue_on(transport, sock, peer, data)
         faults(sock.fileno(), fionread=10 * MIB)    # always more than is there
         transport.resume_reading()
         await until(lambda: len(proto.data) == len(data), "all the data")
-        # 128 KiB, then 100 KiB where 128 were asked for (shrunk in place),
-        # then 1 KiB (copied out to an object of 1 KiB).
         await LOOP.sock_sendall(peer, b"k" * KIB)
         await until(lambda: len(proto.data) == len(data) + KIB, "the last KiB")
         faults()
         assert proto.data == data + b"k" * KIB
-        assert [len(c) for c in proto.chunks] == [128 * KIB, 100 * KIB, KIB]
+        assert [len(c) for c in proto.chunks] == [RECV_MAX, RECV_MAX - 28 * KIB, KIB]
         transport.close()
         await proto.lost
         peer.close()
@@ -177,9 +198,9 @@ def test_recv_failing_after_fionread_ends_the_connection_with_the_error(shim):
 
 
 def test_every_allocation_of_a_bulk_read_failing_in_turn_is_handled(shim):
-    # Reads of each kind: straight into the object (100 KiB asked, 100 KiB
-    # read), shrunk (128 KiB asked, 100 read) and copied out (128 asked,
-    # 10 read), each with the k-th allocation from the read on failing.
+    # Reads of each kind: straight into the object (all that is queued),
+    # shrunk or copied out (RECV_MAX asked, less read), each with the k-th
+    # allocation from the read on failing.
     pytest.importorskip("_testcapi")
     out = run_child(shim, '''
     import _testcapi
@@ -222,7 +243,7 @@ def test_every_allocation_of_a_bulk_read_failing_in_turn_is_handled(shim):
         return outcome
 
     async def main():
-        for said, size in ((-1, 100 * KIB), (128 * KIB, 100 * KIB), (128 * KIB, 10 * KIB)):
+        for said, size in ((-1, RECV_MAX), (10 * MIB, RECV_MAX - KIB), (10 * MIB, 10 * KIB)):
             outcomes = [await one(k, said, size) for k in range(12)]
             print(said, size, outcomes)
             assert "lost" in outcomes and outcomes[-1] == "read", outcomes

@@ -2,7 +2,7 @@
 it can end leaves the socket and the epoll set.
 
 Reads: a transport receives into 64 KiB of stack while reads are small and,
-once 64 KiB came at once, as much as the socket holds up to 128 KiB
+once 64 KiB came at once, as much as the socket holds up to RECV_MAX
 straight into the bytes it hands on. Writes: what the socket does not take
 is queued, a large bytes object by reference with an offset, and flushed
 with send/sendmsg. The tests that hold for asyncio's own loop run on it too;
@@ -20,8 +20,8 @@ import pytest
 import epoll_state
 import yieldloop
 from bulk_support import (
-    KIB, LINUX, MIB, Recorder, Watch, connected, fill, new_loop_with_epfd, payload, queued,
-    read_all, until)
+    KIB, LINUX, MIB, RECV_MAX, Recorder, Watch, connected, fill, new_loop_with_epfd, payload,
+    queued, read_all, read_sizes, until)
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "yieldloop": yieldloop.new_event_loop}
 
@@ -64,7 +64,7 @@ async def queue_on(transport, sock, peer, data):
 # --- reading
 
 
-def test_bulk_data_is_read_in_chunks_of_up_to_128_kib(yloop):
+def test_bulk_data_is_read_in_chunks_of_what_is_queued(yloop):
     lp, _ = yloop
     data = payload(512 * KIB)
 
@@ -81,9 +81,10 @@ def test_bulk_data_is_read_in_chunks_of_up_to_128_kib(yloop):
 
     proto = run(lp, main())
     assert proto.data == data
-    # A full 64 KiB read, then what is queued, 128 KiB at a time: 5 reads
-    # where 64 KiB ones take 8.
-    assert [len(c) for c in proto.chunks] == [64 * KIB] + [128 * KIB] * 3 + [64 * KIB]
+    # A full 64 KiB read, then what is queued, RECV_MAX at a time (with
+    # RECV_MAX 128 KiB: 5 reads where 64 KiB ones take 8).
+    assert [len(c) for c in proto.chunks] == read_sizes(len(data))
+    assert [len(c) for c in proto.chunks][:2] == [64 * KIB, min(RECV_MAX, len(data) - 64 * KIB)]
 
 
 def test_small_messages_after_bulk_ones_keep_only_their_size(yloop):

@@ -7,9 +7,9 @@ Cython and with the system calls made on the fd directly:
 
 - reading: a persistent reader on the fd hands what each call receives to
   ``protocol.data_received()``: small reads through a 64 KiB stack buffer
-  (the object is of the size read), and once data comes in bulk, as much
-  as the socket holds up to 128 KiB received straight into the bytes
-  object handed on (includes/net.h, yl_recv_sized); or it receives into
+  (the object is of the size read), and once data comes in bulk, what the
+  socket holds, up to 64 KiB (YL_RECV_MAX), received straight into the
+  bytes object handed on (includes/net.h, yl_recv_sized); or it receives into
   the buffer of a BufferedProtocol (``get_buffer()`` / ``buffer_updated()``,
   which is how asyncio's TLS layer reads); end of stream goes to
   ``eof_received()``;
@@ -25,7 +25,7 @@ cimport cython
 from yieldloop._loop cimport LoopCore
 from yieldloop._poller cimport YL_READ, YL_WRITE
 from yieldloop.includes.net cimport (
-    YL_WOULD_BLOCK, yl_recv_sized, yl_recv_into, yl_send_from, yl_buffer_len)
+    YL_WOULD_BLOCK, YL_RECV_SMALL, YL_RECV_MAX, yl_recv_sized, yl_recv_into, yl_send_from, yl_buffer_len)
 from yieldloop.includes.sendq cimport (
     yl_sendq, yl_sendq_push, yl_sendq_send, yl_sendq_clear, yl_sendq_free)
 
@@ -40,6 +40,10 @@ from yieldloop._aio_private import (
     FlowControlMixin, SendfileMode, set_nodelay, set_result_unless_cancelled)
 
 cdef object _BufferedProtocol = protocols.BufferedProtocol
+
+# How data_received() chunks are sized (includes/net.h), for the tests.
+RECV_SMALL = YL_RECV_SMALL
+RECV_MAX = YL_RECV_MAX
 
 
 cdef extern from *:
