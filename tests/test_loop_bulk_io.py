@@ -107,7 +107,7 @@ def test_small_messages_after_bulk_ones_keep_only_their_size(yloop):
             base = tracemalloc.get_traced_memory()[0]
             for i in range(200):
                 await lp.sock_sendall(peer, payload(KIB, i))
-                await until(lambda: len(proto.data) == (i + 1) * KIB, "a message")
+                await until(lambda n=(i + 1) * KIB: len(proto.data) == n, "a message")
             held = tracemalloc.get_traced_memory()[0] - base
         finally:
             tracemalloc.stop()
@@ -150,7 +150,7 @@ def test_end_of_stream_after_bulk_data_closes_after_eof_received(loop):
 
     async def main():
         proto = Recorder()
-        transport, sock, peer = await connected(proto, rcvbuf=MIB)
+        _transport, sock, peer = await connected(proto, rcvbuf=MIB)
         watch = Watch(sock, EPFD[loop])
         try:
             await loop.sock_sendall(peer, data)
@@ -228,7 +228,7 @@ def test_a_peer_that_stops_reading_pauses_the_writer_and_reading_resumes_it(loop
 
     async def main():
         proto = Recorder()
-        transport, sock, peer = await connected(proto)
+        transport, _sock, peer = await connected(proto)
         transport.write(data)                   # more than the socket takes
         paused = list(proto.events)
         size = transport.get_write_buffer_size()
@@ -328,7 +328,7 @@ def test_writelines_of_large_bytes_is_sent_whole_and_in_order(loop):
 
     async def main():
         proto = Recorder()
-        transport, sock, peer = await connected(proto)
+        transport, _sock, peer = await connected(proto)
         transport.writelines(parts)
         transport.close()
         got = await read_all(peer)
@@ -441,7 +441,7 @@ def test_a_peer_reset_with_writes_queued_ends_with_the_send_error(loop):
 def test_writelines_to_a_reset_peer_ends_with_the_send_error(loop):
     async def main():
         proto = Recorder()
-        transport, sock, peer = await connected(proto)
+        transport, _sock, peer = await connected(proto)
         transport.pause_reading()               # the error must come from a send
         reset(peer)
         await asyncio.sleep(0.05)
@@ -492,7 +492,7 @@ def _shrink_after(n):
     (_refuse_after(1), "no buffer today"),      # write() measures it, then queueing fails
 ])
 def test_a_buffer_that_cannot_be_queued_ends_the_connection(yloop, answer, error):
-    lp, epfd = yloop
+    lp, _epfd = yloop
     handled = []
 
     async def main():
@@ -519,7 +519,7 @@ def test_a_buffer_that_shrinks_after_its_first_part_is_sent_ends_the_connection(
     async def main():
         lp.set_exception_handler(lambda loop, ctx: handled.append(ctx))
         proto = Recorder()
-        transport, sock, peer = await connected(proto)
+        transport, _sock, peer = await connected(proto)
         # Measured, sent in part (the socket takes less than 16 MiB), then
         # queued from a buffer of 1 byte.
         transport.write(Fickle(b"s" * (16 * MIB), _shrink_after(2)))
