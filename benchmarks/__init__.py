@@ -25,6 +25,7 @@ WORKLOADS = (
     "echo_sock",
     "echo_protocols",
     "echo_tls",
+    "bulk_streams",
     "processes",
     "memory",
     "import_time",

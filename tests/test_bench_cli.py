@@ -107,3 +107,21 @@ def test_timer_cancel_runs_on_every_loop_with_call_later_and_reports_ns_per_time
     assert result["unit"] == "ns/timer" and result["params"] == timer_cancel.PARAMS["quick"]
     assert all(r["median"] > 0 for r in result["runtimes"].values())
     assert "timer schedule + cancel" in run.stdout
+
+
+@pytest.mark.parametrize("runtime", ["yieldloop", "yieldloop-loop", "asyncio", "floor"])
+def test_the_bulk_transfer_workload_moves_every_byte(runtime):
+    # Each client checks the count it received; an odd size leaves a
+    # partial read at the end of every write.
+    from yieldloop.benchmarks import bulk_streams
+
+    elapsed = getattr(bulk_streams, runtime.replace("-", "_"))(
+        clients=2, size=64 * 1024 + 3, writes=3)
+    assert elapsed > 0
+
+
+def test_the_bulk_transfer_workload_refuses_a_short_transfer():
+    from yieldloop.benchmarks import bulk_streams
+
+    with pytest.raises(RuntimeError, match="received 5 bytes, expected 6"):
+        bulk_streams._check(5, 2, 3)

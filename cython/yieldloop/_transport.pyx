@@ -5,13 +5,19 @@ SocketTransport does what asyncio's _SelectorSocketTransport does, with
 the same semantics (the protocol calls, their order, the flow control), in
 Cython and with the system calls made on the fd directly:
 
-- reading: a persistent reader on the fd receives up to 64 KiB per call and
-  hands it to ``protocol.data_received()``, or receives into the buffer of
-  a BufferedProtocol (``get_buffer()`` / ``buffer_updated()``, which is how
-  asyncio's TLS layer reads); end of stream goes to ``eof_received()``;
-- writing: ``write()`` sends at once what the socket takes and buffers the
-  rest, which a writer on the fd flushes; the protocol's ``pause_writing()``
-  / ``resume_writing()`` follow the high and low water marks;
+- reading: a persistent reader on the fd hands what each call receives to
+  ``protocol.data_received()``: small reads through a 64 KiB stack buffer
+  (the object is of the size read), and once data comes in bulk, what the
+  socket holds, up to 64 KiB (YL_RECV_MAX), received straight into the
+  bytes object handed on (includes/net.h, yl_recv_sized); or it receives into
+  the buffer of a BufferedProtocol (``get_buffer()`` / ``buffer_updated()``,
+  which is how asyncio's TLS layer reads); end of stream goes to
+  ``eof_received()``;
+- writing: ``write()`` sends at once what the socket takes and queues the
+  rest, a large bytes object by reference with an offset, not copied
+  (includes/sendq.h); a writer on the fd flushes the queue, several buffers
+  per sendmsg(); the protocol's ``pause_writing()`` / ``resume_writing()``
+  follow the high and low water marks;
 - closing: ``close()`` flushes first, ``abort()`` does not; either ends
   with ``connection_lost()`` and the socket closed.
 """
@@ -19,7 +25,9 @@ cimport cython
 from yieldloop._loop cimport LoopCore
 from yieldloop._poller cimport YL_READ, YL_WRITE
 from yieldloop.includes.net cimport (
-    YL_WOULD_BLOCK, yl_recv_chunk, yl_recv_into, yl_send_from, yl_buffer_len)
+    YL_WOULD_BLOCK, YL_RECV_SMALL, YL_RECV_MAX, yl_recv_sized, yl_recv_into, yl_send_from, yl_buffer_len)
+from yieldloop.includes.sendq cimport (
+    yl_sendq, yl_sendq_push, yl_sendq_send, yl_sendq_clear, yl_sendq_free)
 
 import socket as _socket
 import warnings
@@ -32,6 +40,10 @@ from yieldloop._aio_private import (
     FlowControlMixin, SendfileMode, set_nodelay, set_result_unless_cancelled)
 
 cdef object _BufferedProtocol = protocols.BufferedProtocol
+
+# How data_received() chunks are sized (includes/net.h), for the tests.
+RECV_SMALL = YL_RECV_SMALL
+RECV_MAX = YL_RECV_MAX
 
 
 cdef extern from *:
@@ -62,7 +74,8 @@ cdef class SocketTransport:
     cdef bint _buffered          # the protocol is a BufferedProtocol
     cdef object _server
     cdef dict _extra
-    cdef bytearray _wbuf
+    cdef yl_sendq _wq             # unsent data; _wq.size is the buffer size
+    cdef int _rbulk              # yl_recv_sized's state: the last read was of 64 KiB or more
     cdef Py_ssize_t _high, _low
     cdef readonly bint _protocol_paused   # pause_writing() was called
     cdef readonly bint _paused            # reading paused
@@ -89,7 +102,6 @@ cdef class SocketTransport:
         self._sk = sock
         self._fd = sock.fileno()
         self._extra = {} if extra is None else dict(extra)
-        self._wbuf = bytearray()
         self._set_write_buffer_limits(None, None)
         self._server = server
         self._extra["socket"] = trsock.TransportSocket(sock)
@@ -129,7 +141,7 @@ cdef class SocketTransport:
         if self._empty_waiter is not None:
             raise RuntimeError("Empty waiter is already set")
         self._empty_waiter = self._loop_obj.create_future()
-        if not self._wbuf:
+        if self._wq.size == 0:
             self._empty_waiter.set_result(None)
         return self._empty_waiter
 
@@ -169,10 +181,13 @@ cdef class SocketTransport:
             return
         self._closing = True
         self._loop._unwatch(self._fd, YL_READ)
-        if not self._wbuf:
+        if self._wq.size == 0:
             self._conn_lost += 1
             self._loop._unwatch(self._fd, YL_WRITE)
             self._loop._soon(self._call_connection_lost, (None,), self._context)
+
+    def __dealloc__(self):
+        yl_sendq_free(&self._wq)
 
     def __del__(self):
         if self._sk is not None and self._sk.fileno() != -1:
@@ -203,7 +218,7 @@ cdef class SocketTransport:
             self._read_into_buffer()
             return
         try:
-            data = yl_recv_chunk(self._fd)
+            data = yl_recv_sized(self._fd, &self._rbulk)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -291,7 +306,7 @@ cdef class SocketTransport:
                 logger.warning("socket.send() raised exception.")
             self._conn_lost += 1
             return
-        if not self._wbuf:
+        if self._wq.size == 0:
             try:
                 n = yl_send_from(self._fd, data, 0)
             except (SystemExit, KeyboardInterrupt):
@@ -303,38 +318,91 @@ cdef class SocketTransport:
                 n = 0
             if n == total:
                 return
+            if not self._queue(data, n):
+                return
             self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
             self._writer_on = True
-        self._wbuf += memoryview(data).cast("B")[n:]
+        elif not self._queue(data, 0):
+            return
         self._maybe_pause_protocol()
 
+    cdef bint _queue(self, data, Py_ssize_t start) except -1:
+        """Queue data[start:]; False if that failed and ended the connection."""
+        try:
+            yl_sendq_push(&self._wq, data, start)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # Out of memory, or a buffer that changed under us: what was
+            # written cannot all be sent, so the stream cannot go on (as
+            # asyncio's transport does when send() itself fails so).
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return False
+        return True
+
     def writelines(self, list_of_data):
-        """write() the concatenation of the buffers (one send if possible)."""
+        """write() the concatenation of the buffers (one system call if possible)."""
         if _OWN_WRITELINES:
             if self._eof:
                 raise RuntimeError("Cannot call writelines() after write_eof()")
             if self._empty_waiter is not None:
                 raise RuntimeError("unable to writelines; sendfile is in progress")
-        self._write(b"".join(list_of_data))
+        if type(list_of_data) is list and _all_bytes(<list>list_of_data):
+            # Queued as they are, large ones without a copy, and sent with
+            # one sendmsg(): what joining them would send, without the join.
+            self._write_queued(<list>list_of_data)
+        else:
+            self._write(b"".join(list_of_data))
+
+    cdef _write_queued(self, list items):
+        cdef Py_ssize_t total = 0
+        cdef bint was_empty
+        for item in items:
+            total += len(<bytes>item)
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if total == 0:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        was_empty = self._wq.size == 0
+        for item in items:
+            if not self._queue(item, 0):
+                return
+        if was_empty:
+            try:
+                yl_sendq_send(&self._wq, self._fd)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on socket transport")
+                return
+            if self._wq.size == 0:
+                return
+            self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
+            self._writer_on = True
+        self._maybe_pause_protocol()
 
     def _write_ready(self):
-        cdef Py_ssize_t n
         if self._conn_lost:
             return
         try:
-            n = yl_send_from(self._fd, self._wbuf, 0)
+            yl_sendq_send(&self._wq, self._fd)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
             self._loop._unwatch(self._fd, YL_WRITE)
             self._writer_on = False
-            self._wbuf.clear()
+            yl_sendq_clear(&self._wq)
             self._fatal_error(exc, "Fatal write error on socket transport")
             return
-        if n > 0:
-            del self._wbuf[:n]
         self._maybe_resume_protocol()
-        if not self._wbuf:
+        if self._wq.size == 0:
             self._loop._unwatch(self._fd, YL_WRITE)
             self._writer_on = False
             if self._empty_waiter is not None:
@@ -349,7 +417,7 @@ cdef class SocketTransport:
         if self._closing or self._eof:
             return
         self._eof = True
-        if not self._wbuf:
+        if self._wq.size == 0:
             self._sk.shutdown(_socket.SHUT_WR)
 
     def can_write_eof(self):
@@ -362,7 +430,7 @@ cdef class SocketTransport:
     # --- flow control (asyncio's _FlowControlMixin)
 
     def get_write_buffer_size(self):
-        return len(self._wbuf)
+        return self._wq.size
 
     def get_write_buffer_limits(self):
         return (self._low, self._high)
@@ -382,7 +450,7 @@ cdef class SocketTransport:
         self._low = low
 
     cdef _maybe_pause_protocol(self):
-        if len(self._wbuf) <= self._high or self._protocol_paused:
+        if self._wq.size <= self._high or self._protocol_paused:
             return
         self._protocol_paused = True
         try:
@@ -395,7 +463,7 @@ cdef class SocketTransport:
                 "transport": self, "protocol": self._protocol})
 
     cdef _maybe_resume_protocol(self):
-        if self._protocol_paused and len(self._wbuf) <= self._low:
+        if self._protocol_paused and self._wq.size <= self._low:
             self._protocol_paused = False
             try:
                 self._protocol.resume_writing()
@@ -428,8 +496,7 @@ cdef class SocketTransport:
                 exc if exc is not None else ConnectionError("Connection is closed by peer"))
         if self._conn_lost:
             return
-        if self._wbuf:
-            self._wbuf.clear()
+        yl_sendq_clear(&self._wq)
         self._loop._unwatch(self._fd, YL_WRITE)
         self._writer_on = False
         if not self._closing:
@@ -453,7 +520,7 @@ cdef class SocketTransport:
     def __repr__(self):
         state = "closed" if self._sk is None else ("closing" if self._closing else "open")
         return (f"<yieldloop SocketTransport fd={self._fd} {state} "
-                f"write_buffer={len(self._wbuf)}>")
+                f"write_buffer={self._wq.size}>")
 
 
 class _AsyncioSocketTransport(FlowControlMixin):
@@ -470,6 +537,13 @@ cdef bint _ATTACH_TAKES_TRANSPORT = sys.version_info >= (3, 13)
 # asyncio's socket transport has a writelines() of its own, with its own
 # error messages, from 3.12 on; before, the base class's calls write().
 cdef bint _OWN_WRITELINES = sys.version_info >= (3, 12)
+
+
+cdef bint _all_bytes(list items):
+    for item in items:
+        if type(item) is not bytes:
+            return False
+    return True
 
 
 cdef _server_call(server, str name, transport):

@@ -5,6 +5,9 @@ import socket
 from contextvars import Context
 from typing import Any, ClassVar, final
 
+RECV_SMALL: int
+RECV_MAX: int
+
 @final
 class SocketTransport:
     """An asyncio transport over a connected stream socket; isinstance() sees

@@ -4,6 +4,8 @@ cdef extern from "net.h":
     int YL_ERROR_SET
     object yl_recv_bytes(int fd, Py_ssize_t n)
     object yl_recv_chunk(int fd)
+    Py_ssize_t YL_RECV_SMALL, YL_RECV_MAX
+    object yl_recv_sized(int fd, int *bulk)
     Py_ssize_t yl_recv_append(int fd, object ba, Py_ssize_t want) except -2
     Py_ssize_t yl_recv_into(int fd, object obj, Py_ssize_t nbytes) except -2
     Py_ssize_t yl_send_from(int fd, object obj, Py_ssize_t offset) except -2
