@@ -35,6 +35,8 @@ cdef class Task:
     cdef object _throw           # exception for the next resume, or None
     cdef list _joiners           # JOIN traps of tasks waiting for this one, or None
     cdef list _callbacks         # done-callbacks [(fn, context)], or None
+    cdef unsigned char _untracked  # what spawn took out of the cyclic GC (see _gc_hide)
+    cdef object __weakref__      # weakref.ref(task) tells when a task is freed
     # Intrusive list of the kernel's live tasks; the kernel owns one
     # reference to each live task, so these links are borrowed.
     cdef PyObject* _prev
@@ -71,7 +73,7 @@ cdef class Kernel:
     cdef object _clock               # run(clock=...): the run's clock, or None (C monotonic)
     cdef list _signal_receivers      # open_signal_receiver()s open in this run, or None
 
-    cdef Task _spawn(self, object coro, object name)
+    cdef Task _spawn(self, object coro, object name, object context=*)
     cdef double _now(self) except? -1.0
     cdef double _clock_time(self) except? -1.0
     cdef int _poll_on_clock(self, double deadline) except -1
@@ -117,6 +119,6 @@ cdef int wake(Trap trap, object value, object exc) except -1
 cdef int discard(Trap trap) except -1
 cdef bint is_cancelled_error(object exc) except -1
 cdef object new_cancelled_error(object msg)
-cdef Task spawn_task(Kernel k, object coro, object name)
+cdef Task spawn_task(Kernel k, object coro, object name, object context=*)
 cdef object as_awaitable(object aw)
 cdef object logger()

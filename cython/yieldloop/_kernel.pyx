@@ -45,9 +45,10 @@ from yieldloop._tracer cimport (
     W_TIMER, W_FD, W_TASK, W_CANCEL, W_CLOSED, W_CALLBACK)
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
-    PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
+    PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, PyGen_CheckExact,
     PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
-    yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse)
+    yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse,
+    yl_gc_untrack, yl_gc_track)
 
 import os
 import sys
@@ -63,6 +64,12 @@ cdef extern from *:
 
 cdef enum:
     MAX_AWAIT_DEPTH = 1000   # awaitables nested by `x = yield awaitable`
+
+cdef enum:
+    # What _gc_hide took out of the cyclic GC (Task._untracked).
+    UNTRACKED_TASK = 1
+    UNTRACKED_CORO = 2
+    UNTRACKED_CONTEXT = 4
 
 
 # --- CancelledError is asyncio's, loaded only when first needed, so that
@@ -704,11 +711,12 @@ cdef class Kernel:
             raise KeyboardInterrupt()
         self._sigint_pending = True
 
-    cdef Task _spawn(self, object coro, object name):
+    cdef Task _spawn(self, object coro, object name, object context=None):
         cdef Task t = Task.__new__(Task)
         t._kernel = self
         t._coro = coro
-        t._context = PyContext_CopyCurrent()
+        t._context = PyContext_CopyCurrent() if context is None else context
+        _gc_hide(t, context is None)
         self.spawned += 1
         t._id = self.spawned
         if name is not None:
@@ -1154,6 +1162,7 @@ cdef class Kernel:
         cdef Trap j
         cdef PyObject* prev
         cdef PyObject* nxt
+        _gc_show(t)                  # the kernel is about to let go of it
         if exc is None:
             if t._must_cancel:       # cancelled right before it returned
                 t._must_cancel = False
@@ -1265,6 +1274,7 @@ cdef class Kernel:
         while self._live_head != NULL:
             p = self._live_head
             t = <Task>p
+            _gc_show(t)
             self._live_head = t._next
             t._prev = t._next = NULL
             t._state = TASK_CANCELLED
@@ -1283,6 +1293,46 @@ cdef class Kernel:
         self._inbox.clear()
         self._inbox_pending = False
         return 0
+
+
+# --- the cyclic GC and live tasks. The kernel holds each live task (its
+# --- live list) until it finishes, and the kernel is held by run(): a live
+# --- task and what only it holds are reachable, so the collector can never
+# --- free any of it, yet walked them all at each collection, which was most
+# --- of the cost of a spawn. So a live task, its coroutine and the context
+# --- spawn made for it are taken out of the collector's lists, and put back
+# --- when the kernel lets go of the task (_finish, _release): from then on a
+# --- cycle through them is collected as usual. Untracked objects look like
+# --- roots to the collector, so what they refer to stays alive: right, as
+# --- all of it is reachable through the kernel meanwhile.
+
+cdef inline void _gc_hide(Task t, bint own_context) noexcept:
+    """Untrack a new task, its coroutine (a CPython coroutine or generator:
+    kinds whose deallocation we know) and, if spawn made it, its context."""
+    cdef unsigned char off = 0
+    if yl_gc_untrack(t):
+        off |= UNTRACKED_TASK
+    if (PyCoro_CheckExact(t._coro) or PyGen_CheckExact(t._coro)) and yl_gc_untrack(t._coro):
+        off |= UNTRACKED_CORO
+    if own_context and yl_gc_untrack(t._context):
+        off |= UNTRACKED_CONTEXT
+    t._untracked = off
+
+
+cdef inline void _gc_show(Task t) noexcept:
+    """Track again what _gc_hide untracked. The coroutine is the one the
+    task was spawned with: the bottom of its stack while it awaits
+    another iterator (``x = yield awaitable``), else ``_coro``."""
+    cdef unsigned char off = t._untracked
+    if off == 0:
+        return
+    t._untracked = 0
+    if off & UNTRACKED_CORO:
+        yl_gc_track(t._stack[0] if t._stack else t._coro)
+    if off & UNTRACKED_CONTEXT:
+        yl_gc_track(t._context)
+    if off & UNTRACKED_TASK:
+        yl_gc_track(t)
 
 
 cdef int _abandon_trap(Task t) except -1:
@@ -1407,9 +1457,10 @@ cdef Kernel need_kernel(str what):
     return _running_kernel(what)
 
 
-cdef Task spawn_task(Kernel k, object coro, object name):
-    """spawn() for the primitives: ``coro`` may be any awaitable."""
-    return k._spawn(_coroutine_of(coro, (), "spawn"), name)
+cdef Task spawn_task(Kernel k, object coro, object name, object context=None):
+    """spawn() for the primitives: ``coro`` may be any awaitable; the task
+    runs in ``context`` (default: a copy of the current context)."""
+    return k._spawn(_coroutine_of(coro, (), "spawn"), name, context)
 
 
 cdef class _GenAwaitable:

@@ -15,6 +15,7 @@ cdef extern from "Python.h":
 
     bint PyCoro_CheckExact(object o)
     bint PyGen_Check(object o)
+    bint PyGen_CheckExact(object o)
     bint PyExceptionInstance_Check(object o)
     bint PyExceptionClass_Check(object o)
     int PyErr_CheckSignals() except -1
@@ -35,3 +36,5 @@ cdef extern from "compat.h":
     ctypedef int (*inquiry)(PyObject*) noexcept
     traverseproc yl_hook_traverse(object tp, traverseproc fn) noexcept
     inquiry yl_hook_clear(object tp, inquiry fn) noexcept
+    bint yl_gc_untrack(object o) noexcept
+    void yl_gc_track(object o) noexcept

@@ -131,6 +131,24 @@ static inline inquiry yl_hook_clear(PyObject *tp, inquiry fn)
     return old;
 }
 
+/* Take `o` out of the cyclic GC's lists. Returns 1 if it was tracked (the
+   caller must then call yl_gc_track before it lets go of `o`: the
+   deallocators of coroutines and contexts assume a tracked object), 0 if it
+   was not (nothing to undo). */
+static inline int yl_gc_untrack(PyObject *o)
+{
+    if (!PyObject_GC_IsTracked(o)) return 0;
+    PyObject_GC_UnTrack(o);
+    return 1;
+}
+
+/* Put `o` back under the cyclic GC; nothing if it is tracked already
+   (PyObject_GC_Track aborts the process on a tracked object). */
+static inline void yl_gc_track(PyObject *o)
+{
+    if (!PyObject_GC_IsTracked(o)) PyObject_GC_Track(o);
+}
+
 /* Install a C tp_iternext on a type after it is ready. */
 static inline void yl_set_iternext(PyObject *tp, iternextfunc fn)
 {
