@@ -228,3 +228,108 @@ def test_current_task_is_the_running_task():
         assert await t is t
 
     yl.run(main)
+
+
+def test_finished_task_joined_again_gives_its_result_each_time_in_every_style():
+    async def child():
+        return ("a", 1)                 # a tuple: returned whole, not unpacked
+
+    def generator_joins(t):
+        first = yield from t
+        second = yield t
+        return first, second
+
+    async def main():
+        t = yl.spawn(child)
+        await yl.sleep(0)               # t is done before anyone joins it
+        assert t.done()
+        return await t, await t, await yl.spawn(generator_joins, t)
+
+    assert yl.run(main) == (("a", 1), ("a", 1), (("a", 1), ("a", 1)))
+
+
+def test_joining_a_finished_failed_task_raises_and_counts_as_retrieved(caplog):
+    async def fail():
+        raise ValueError("seen")
+
+    async def main():
+        t = yl.spawn(fail)
+        await yl.sleep(0)
+        assert t.done()
+        for _ in range(2):
+            with pytest.raises(ValueError, match="seen"):
+                await t
+
+    with caplog.at_level(logging.ERROR, logger="yieldloop"):
+        yl.run(main)
+        gc.collect()
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+def test_cancelling_one_of_several_joiners_leaves_the_others_waiting():
+    got = []
+    gate = yl.Event()
+
+    async def target():
+        await gate.wait()
+        return "x"
+
+    async def joiner(t, i):
+        try:
+            got.append((i, await t))
+        except yl.CancelledError:
+            got.append((i, "cancelled"))
+
+    async def main():
+        t = yl.spawn(target)
+        js = [yl.spawn(joiner, t, i) for i in range(3)]
+        await yl.sleep(0)               # all three wait on t
+        js[1].cancel()
+        await yl.sleep(0)
+        gate.set()
+        for j in js:
+            await j
+
+    yl.run(main)
+    assert got == [(1, "cancelled"), (0, "x"), (2, "x")]
+
+
+def test_cancelled_only_joiner_is_not_woken_when_the_target_finishes():
+    got = []
+    gate = yl.Event()
+
+    async def target():
+        await gate.wait()
+        return "x"
+
+    async def joiner(t):
+        try:
+            await t
+        except yl.CancelledError:
+            got.append("cancelled")
+            await yl.sleep(0.01)        # still alive when t finishes
+            got.append("slept")
+
+    async def main():
+        t = yl.spawn(target)
+        j = yl.spawn(joiner, t)
+        await yl.sleep(0)
+        j.cancel()
+        await yl.sleep(0)
+        gate.set()
+        assert await t == "x"
+        got.append("joined by main")
+        await j
+
+    yl.run(main)
+    assert got == ["cancelled", "joined by main", "slept"]
+
+
+def test_next_on_a_pending_task_raises_runtime_error():
+    async def main():
+        t = yl.spawn(yl.sleep(0))
+        with pytest.raises(RuntimeError, match="is not done"):
+            next(t)
+        await t
+
+    yl.run(main)

@@ -33,7 +33,7 @@ cdef class Task:
     cdef Trap _trap              # the trap this task is blocked on, or None
     cdef object _send            # value for the next resume
     cdef object _throw           # exception for the next resume, or None
-    cdef list _joiners           # JOIN traps of tasks waiting for this one, or None
+    cdef object _joiners         # JOIN trap of the task waiting for this one, a list of them, or None
     cdef list _callbacks         # done-callbacks [(fn, context)], or None
     cdef unsigned char _untracked  # what spawn took out of the cyclic GC (see _gc_hide)
     cdef object __weakref__      # weakref.ref(task) tells when a task is freed
@@ -42,7 +42,6 @@ cdef class Task:
     cdef PyObject* _prev
     cdef PyObject* _next
 
-    cdef int _fill(self, Trap trap) except -1
     cdef str _get_name(self)
 
 
@@ -89,6 +88,7 @@ cdef class Kernel:
     cdef int _deliver_ready(self, Task t, Trap trap) except -1
     cdef int _unblock(self, Trap trap) except -1
     cdef int _finish(self, Task t, object result, object exc) except -1
+    cdef int _wake_joiner(self, Task t, Trap j) except -1
     cdef bint _cancel(self, Task t, object msg) except -1
     cdef int _interrupt(self) except -1
     cdef int _cancel_all(self) except -1

@@ -48,7 +48,7 @@ from yieldloop.includes.capi cimport (
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, PyGen_CheckExact,
     PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
     yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse,
-    yl_gc_untrack, yl_gc_track)
+    yl_gc_untrack, yl_gc_track, yl_stop_iteration, yl_raise, yl_set_iternext)
 
 import os
 import sys
@@ -143,6 +143,19 @@ cdef PySendResult _throw(object it, object exc, PyObject** out) noexcept:
     Py_INCREF(r)
     out[0] = <PyObject*>r
     return PYGEN_NEXT
+
+
+cdef PyObject* _task_next(PyObject* o) noexcept:
+    """Task's tp_iternext, reached through the __await__ of a finished task:
+    return its result (StopIteration) or raise its exception."""
+    cdef Task t = <Task>o
+    if t._state == TASK_PENDING:
+        return yl_raise(RuntimeError(
+            "task %r is not done: join it with await or yield from" % t._get_name()))
+    t._retrieved = True
+    if t._state == TASK_DONE:
+        return yl_stop_iteration(t._result)
+    return yl_raise(t._exception)
 
 
 cdef object _park_label(Trap trap):
@@ -331,21 +344,15 @@ cdef class Task:
         self._callbacks = kept
         return removed
 
-    cdef int _fill(self, Trap trap) except -1:
-        """Put this finished task's outcome into ``trap`` (ready to return)."""
-        self._retrieved = True
-        if self._state == TASK_DONE:
-            trap.result = self._result
-        else:
-            trap.exc = self._exception
-        trap.state = TS_READY
-        return 0
-
     def __await__(self):
-        cdef Trap trap = make_trap(TRAP_JOIN)
-        trap.arg = self
+        # A finished task is its own iterator: its tp_iternext (_task_next)
+        # gives the outcome at once, with no trap to make. A pending one
+        # hands the kernel a JOIN trap.
+        cdef Trap trap
         if self._state != TASK_PENDING:
-            self._fill(trap)        # no suspension needed
+            return self
+        trap = make_trap(TRAP_JOIN)
+        trap.arg = self
         return trap
 
     def __iter__(self):
@@ -1048,9 +1055,13 @@ cdef class Kernel:
             if target._kernel is not self:
                 return self._fail_trap(t, trap, RuntimeError(
                     "task %r belongs to another kernel" % target._get_name()))
+            # Most tasks have one joiner at most: no list for it.
             if target._joiners is None:
-                target._joiners = []
-            target._joiners.append(trap)
+                target._joiners = trap
+            elif type(target._joiners) is list:
+                (<list>target._joiners).append(trap)
+            else:
+                target._joiners = [target._joiners, trap]
         elif kind == TRAP_PARK:
             pass                     # woken by wake() (a primitive, a thread)
         else:
@@ -1143,6 +1154,7 @@ cdef class Kernel:
     cdef int _unblock(self, Trap trap) except -1:
         """Remove ``trap`` from whatever holds it (timer heap, poller, joiners)."""
         cdef int kind = trap.kind
+        cdef Task target
         if kind == TRAP_SLEEP:
             self._timers.cancel(&trap.timer)
         elif kind == TRAP_READ:
@@ -1150,7 +1162,11 @@ cdef class Kernel:
         elif kind == TRAP_WRITE:
             self._poller.unwatch(trap.fd, YL_WRITE)
         elif kind == TRAP_JOIN:
-            (<Task>trap.arg)._joiners.remove(trap)
+            target = <Task>trap.arg
+            if target._joiners is trap:
+                target._joiners = None
+            else:
+                (<list>target._joiners).remove(trap)
         elif kind == TRAP_PARK:
             # As a cancelled future: the primitive that parked the task sees
             # it when the task resumes, and takes the trap off its list.
@@ -1158,8 +1174,7 @@ cdef class Kernel:
         return 0
 
     cdef int _finish(self, Task t, object result, object exc) except -1:
-        cdef list joiners
-        cdef Trap j
+        cdef object joiners
         cdef PyObject* prev
         cdef PyObject* nxt
         _gc_show(t)                  # the kernel is about to let go of it
@@ -1195,15 +1210,13 @@ cdef class Kernel:
             self._tracer.task_finished(t._id, t._get_name())
         joiners = t._joiners
         t._joiners = None
-        if joiners:
+        if type(joiners) is Trap:
             t._retrieved = True
-            for j in joiners:
-                if self._tracer is not None:
-                    self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
-                if t._state == TASK_DONE:
-                    self._answer(<Task>j.task, j, t._result, None)
-                else:
-                    self._answer(<Task>j.task, j, None, t._exception)
+            self._wake_joiner(t, <Trap>joiners)
+        elif joiners:
+            t._retrieved = True
+            for j in <list>joiners:
+                self._wake_joiner(t, j)
         if t._callbacks:
             for fn, context in t._callbacks:
                 self._call_soon(fn, (t,), context)
@@ -1222,6 +1235,14 @@ cdef class Kernel:
         self.live_tasks -= 1
         Py_DECREF(t)                 # the caller still holds one reference
         return 0
+
+    cdef int _wake_joiner(self, Task t, Trap j) except -1:
+        """Answer the JOIN trap ``j`` with the outcome of ``t``, just finished."""
+        if self._tracer is not None:
+            self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
+        if t._state == TASK_DONE:
+            return self._answer(<Task>j.task, j, t._result, None)
+        return self._answer(<Task>j.task, j, None, t._exception)
 
     cdef bint _cancel(self, Task t, object msg) except -1:
         cdef Trap trap
@@ -1612,6 +1633,8 @@ cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
         p = (<Task>p)._next
     return r
 
+
+yl_set_iternext(Task, _task_next)
 
 _base_traverse = yl_hook_traverse(Kernel, _traverse)
 if _base_traverse == NULL:
