@@ -333,3 +333,41 @@ def test_next_on_a_pending_task_raises_runtime_error():
         await t
 
     yl.run(main)
+
+
+def test_each_of_many_unretrieved_failures_is_reported_once(caplog):
+    # One after another, each task freed before the next is spawned: tasks
+    # reuse the memory of earlier ones, and each report still comes.
+    async def fail(i):
+        raise ValueError(f"lost {i}")
+
+    async def main():
+        for i in range(100):
+            yl.spawn(fail, i, name=f"orphan-{i}")
+            await yl.sleep(0)
+            await yl.sleep(0)
+
+    with caplog.at_level(logging.ERROR, logger="yieldloop"):
+        yl.run(main)
+        gc.collect()
+    records = [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert [str(r.exc_info[1]) for r in records] == [f"lost {i}" for i in range(100)]
+    assert all(f"'orphan-{i}'" in r.getMessage() for i, r in enumerate(records))
+
+
+def test_unretrieved_failure_report_names_the_task_as_last_renamed(caplog):
+    async def fail():
+        raise ValueError("lost")
+
+    async def main():
+        t = yl.spawn(fail, name="before")
+        await yl.sleep(0)
+        assert t.done()
+        t.set_name("after")
+
+    with caplog.at_level(logging.ERROR, logger="yieldloop"):
+        yl.run(main)
+        gc.collect()
+    [record] = [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert record.getMessage() == (
+        "Task exception was never retrieved: <Task 'after' failed exception=ValueError('lost')>")

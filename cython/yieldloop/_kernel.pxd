@@ -26,6 +26,7 @@ cdef class Task:
     cdef unsigned char _state
     cdef bint _must_cancel       # cancel() came while not blocked: throw at next step
     cdef bint _retrieved         # outcome seen by a joiner, result() or exception()
+    cdef object _report          # _ErrorReport of an exception not yet retrieved, or None
     cdef int _num_cancels        # cancel() requests not undone by uncancel()
     cdef object _cancel_msg
     cdef object _result

@@ -48,7 +48,7 @@ from yieldloop.includes.capi cimport (
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, PyGen_CheckExact,
     PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
     yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse,
-    yl_gc_untrack, yl_gc_track, yl_stop_iteration, yl_raise, yl_set_iternext)
+    yl_gc_untrack, yl_gc_track, PyObject_GC_UnTrack, yl_stop_iteration, yl_raise, yl_set_iternext)
 
 import os
 import sys
@@ -152,7 +152,7 @@ cdef PyObject* _task_next(PyObject* o) noexcept:
     if t._state == TASK_PENDING:
         return yl_raise(RuntimeError(
             "task %r is not done: join it with await or yield from" % t._get_name()))
-    t._retrieved = True
+    _retrieve(t)
     if t._state == TASK_DONE:
         return yl_stop_iteration(t._result)
     return yl_raise(t._exception)
@@ -198,7 +198,7 @@ def _copy_outcome(fut):
         if task._state == TASK_DONE:
             fut.set_result(task._result)
         else:
-            task._retrieved = True
+            _retrieve(task)
             fut.set_exception(task._exception)
     return copy
 
@@ -222,11 +222,37 @@ async def _aclose(agen):
             "an error occurred during closing of asynchronous generator %r", agen, exc_info=e)
 
 
-def _report_unretrieved(Task task):
-    logger().error("Task exception was never retrieved: %r", task, exc_info=task._exception)
+@cython.final
+cdef class _ErrorReport:
+    """Logs the exception of a failed task that nobody retrieved, when it is
+    freed: with the task, which alone refers to it (a retrieval disarms it
+    first). Apart from the Task, so that a Task has no finalizer: a task
+    that succeeds is freed without one, and can come from a freelist."""
+    cdef object exc
+    cdef object name                 # the task's name (kept up to date by the task)
+
+    def __del__(self):
+        if self.exc is None:
+            return
+        exc, self.exc = self.exc, None
+        try:
+            logger().error("Task exception was never retrieved: %s",
+                           "<Task %r failed exception=%s>" % (self.name, _short_repr(exc)),
+                           exc_info=exc)
+        except BaseException:
+            pass
+
+
+cdef inline void _retrieve(Task t) noexcept:
+    """The outcome of ``t`` was seen: its exception is not to be reported."""
+    t._retrieved = True
+    if t._report is not None:
+        (<_ErrorReport>t._report).exc = None
+        t._report = None
 
 
 @cython.final
+@cython.freelist(256)          # safe: a Task has no finalizer (see _ErrorReport)
 cdef class Task:
     """A coroutine or generator run by the kernel; made by ``spawn()``.
 
@@ -255,7 +281,7 @@ cdef class Task:
 
     @name.setter
     def name(self, value):
-        self._name = str(value)
+        self.set_name(value)
 
     def get_name(self):
         """The task's name (as asyncio.Task.get_name)."""
@@ -264,6 +290,8 @@ cdef class Task:
     def set_name(self, value):
         """Rename the task (as asyncio.Task.set_name)."""
         self._name = str(value)
+        if self._report is not None:
+            (<_ErrorReport>self._report).name = self._name
 
     def get_coro(self):
         """The coroutine or generator the task was spawned with."""
@@ -286,7 +314,7 @@ cdef class Task:
         was cancelled, or InvalidStateError if it is not done."""
         if self._state == TASK_PENDING:
             raise _invalid_state("Result is not set.")
-        self._retrieved = True
+        _retrieve(self)
         if self._state == TASK_DONE:
             return self._result
         raise self._exception
@@ -296,7 +324,7 @@ cdef class Task:
         was cancelled, InvalidStateError if it is not done."""
         if self._state == TASK_PENDING:
             raise _invalid_state("Exception is not set.")
-        self._retrieved = True
+        _retrieve(self)
         if self._state == TASK_CANCELLED:
             raise self._exception
         return self._exception
@@ -373,15 +401,6 @@ cdef class Task:
         else:
             info = "cancelled"
         return "<Task %r %s>" % (self._get_name(), info)
-
-    def __del__(self):
-        # An exception nobody joined or asked for is reported, never lost.
-        if self._state == TASK_FAILED and not self._retrieved:
-            self._retrieved = True
-            try:
-                _report_unretrieved(self)
-            except BaseException:
-                pass
 
 
 @cython.final
@@ -977,7 +996,15 @@ cdef class Kernel:
             self._ready.push(t)
             return 0
         if type(value) is Trap:
-            return self._take_trap(t, <Trap>value)
+            trap = <Trap>value
+            if (trap.kind == TRAP_YIELD and trap.state == TS_AWAITING and trap.task is None
+                    and not t._must_cancel and self._tracer is None):
+                # `await sleep(0)`, the commonest trap: what _take_trap and
+                # _answer would do for it, without the checks for the others.
+                trap.state = TS_READY
+                self._ready.push(t)
+                return 0
+            return self._take_trap(t, trap)
         if type(value) is Task:
             trap = make_trap(TRAP_JOIN)
             trap.arg = value
@@ -1045,7 +1072,7 @@ cdef class Kernel:
         elif kind == TRAP_JOIN:
             target = trap.arg
             if target._state != TASK_PENDING:
-                target._retrieved = True
+                _retrieve(target)
                 if target._state == TASK_DONE:
                     return self._answer(t, trap, target._result, None)
                 return self._answer(t, trap, None, target._exception)
@@ -1175,6 +1202,7 @@ cdef class Kernel:
 
     cdef int _finish(self, Task t, object result, object exc) except -1:
         cdef object joiners
+        cdef _ErrorReport report
         cdef PyObject* prev
         cdef PyObject* nxt
         _gc_show(t)                  # the kernel is about to let go of it
@@ -1221,6 +1249,13 @@ cdef class Kernel:
             for fn, context in t._callbacks:
                 self._call_soon(fn, (t,), context)
             t._callbacks = None
+        if t._state == TASK_FAILED and not t._retrieved:
+            # An exception nobody joined or asked for is reported when the
+            # task is freed, never lost.
+            report = _ErrorReport.__new__(_ErrorReport)
+            report.exc = t._exception
+            report.name = t._get_name()
+            t._report = report
         prev = t._prev
         nxt = t._next
         if prev != NULL:
@@ -1330,12 +1365,13 @@ cdef class Kernel:
 cdef inline void _gc_hide(Task t, bint own_context) noexcept:
     """Untrack a new task, its coroutine (a CPython coroutine or generator:
     kinds whose deallocation we know) and, if spawn made it, its context."""
-    cdef unsigned char off = 0
-    if yl_gc_untrack(t):
-        off |= UNTRACKED_TASK
+    # The task and a context just made are tracked for sure: no need to ask.
+    cdef unsigned char off = UNTRACKED_TASK
+    PyObject_GC_UnTrack(t)
     if (PyCoro_CheckExact(t._coro) or PyGen_CheckExact(t._coro)) and yl_gc_untrack(t._coro):
         off |= UNTRACKED_CORO
-    if own_context and yl_gc_untrack(t._context):
+    if own_context:
+        PyObject_GC_UnTrack(t._context)
         off |= UNTRACKED_CONTEXT
     t._untracked = off
 

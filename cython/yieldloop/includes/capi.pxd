@@ -16,6 +16,7 @@ cdef extern from "Python.h":
     bint PyCoro_CheckExact(object o)
     bint PyGen_Check(object o)
     bint PyGen_CheckExact(object o)
+    void PyObject_GC_UnTrack(object o) noexcept    # does nothing if not tracked
     bint PyExceptionInstance_Check(object o)
     bint PyExceptionClass_Check(object o)
     int PyErr_CheckSignals() except -1
