@@ -34,6 +34,34 @@ def test_spawn_accepts_a_coroutine_or_a_function_with_arguments():
     assert yl.run(main) == (3, 7)
 
 
+def test_spawn_takes_the_coroutine_by_keyword_and_a_name():
+    async def add(a, b=10):
+        return a + b
+
+    async def main():
+        t = yl.spawn(coro=add(1), name="kw")
+        return await t, t.get_name(), await yl.spawn(add, 1, 2, name="args")
+
+    assert yl.run(main) == (11, "kw", 3)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c: yl.spawn(), "missing 1 required positional argument: 'coro'"),
+    (lambda c: yl.spawn(c, coro=c), "got multiple values for argument 'coro'"),
+    (lambda c: yl.spawn(c, nmae="typo"), "got an unexpected keyword argument 'nmae'"),
+])
+def test_spawn_refuses_bad_arguments_as_a_python_function_would(call, message):
+    async def child():
+        pass
+
+    async def main():
+        with pytest.raises(TypeError, match=message):
+            call(child)
+        return yl.stats()["tasks"]
+
+    assert yl.run(main) == 1                # main alone: nothing was spawned
+
+
 def test_join_returns_result_and_raises_exception():
     async def ok():
         return 5

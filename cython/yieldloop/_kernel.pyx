@@ -48,7 +48,8 @@ from yieldloop.includes.capi cimport (
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, PyGen_CheckExact,
     PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
     yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse,
-    yl_gc_untrack, yl_gc_track, PyObject_GC_UnTrack, yl_stop_iteration, yl_raise, yl_set_iternext)
+    yl_gc_untrack, yl_gc_track, PyObject_GC_UnTrack, PyObject_Vectorcall, yl_new_spawn,
+    yl_stop_iteration, yl_raise, yl_set_iternext)
 
 import os
 import sys
@@ -1477,6 +1478,22 @@ cdef object _coroutine_of(object target, tuple args, str what):
             raise TypeError("%s(): arguments were given but %s is not callable"
                             % (what, _short_repr(target)))
         obj = target(*args)
+    return _checked_coroutine(obj, target, what)
+
+
+cdef object _coroutine_of_array(object target, PyObject** args, Py_ssize_t nargs, str what):
+    """_coroutine_of() with the arguments in a C array (spawn's own)."""
+    cdef object obj = target
+    if nargs or (callable(target) and not yl_is_awaitable(target)):
+        if not callable(target):
+            raise TypeError("%s(): arguments were given but %s is not callable"
+                            % (what, _short_repr(target)))
+        obj = PyObject_Vectorcall(target, args, <size_t>nargs, NULL)
+    return _checked_coroutine(obj, target, what)
+
+
+cdef object _checked_coroutine(object obj, object target, str what):
+    """``obj`` (``target`` or what calling it gave) as what a task runs."""
     if PyCoro_CheckExact(obj):
         return obj
     if PyGen_Check(obj):
@@ -1595,16 +1612,27 @@ def run(main, *args, trace=None, clock=None):
     return Kernel().run(main, *args, trace=trace, clock=clock)
 
 
-def spawn(coro, *args, name=None):
-    """Start a task running ``coro`` and return its Task. The task starts
-    after the current one yields; it runs in a copy of the current context.
-
-    ``coro`` is a coroutine or generator, or a function called with ``args``.
-
-        task = yieldloop.spawn(worker, queue, name="worker-1")
-    """
+cdef object _spawn_call(object coro, PyObject** args, Py_ssize_t nargs, object name):
+    """spawn() once yl_spawn_fastcall (compat.h) has parsed its arguments."""
     cdef Kernel k = _running_kernel("spawn()")
-    return k._spawn(_coroutine_of(coro, args, "spawn"), name)
+    return k._spawn(_coroutine_of_array(coro, args, nargs, "spawn"), name)
+
+
+# spawn() is a METH_FASTCALL builtin made in C: a Cython def would copy
+# *args into a tuple, and calling ``coro(*args)`` would unpack it again.
+# The docstring (kept alive here: the builtin points into it) starts with
+# the signature, for help() and inspect.signature().
+_SPAWN_DOC = b"""spawn(coro, *args, name=None)
+--
+
+Start a task running ``coro`` and return its Task. The task starts
+after the current one yields; it runs in a copy of the current context.
+
+``coro`` is a coroutine or generator, or a function called with ``args``.
+
+    task = yieldloop.spawn(worker, queue, name="worker-1")
+"""
+spawn = yl_new_spawn(__name__, _SPAWN_DOC, _spawn_call)
 
 
 @cython.embedsignature(True)
