@@ -17,26 +17,28 @@ cdef enum TaskState:
 
 @cython.final
 cdef class Task:
-    cdef Kernel _kernel
+    # What every step reads and writes comes first, together: fewer cache
+    # lines per switch.
     cdef object _coro            # the iterator the kernel resumes (innermost)
-    cdef list _stack             # enclosing iterators while a yielded awaitable runs, or None
     cdef object _context         # contextvars.Context every step runs in
+    cdef object _send            # value for the next resume
+    cdef object _throw           # exception for the next resume, or None
+    cdef Trap _trap              # the trap this task is blocked on, or None
+    cdef bint _must_cancel       # cancel() came while not blocked: throw at next step
+    cdef unsigned char _state
+    cdef unsigned char _untracked  # what spawn took out of the cyclic GC (see _gc_hide)
+    cdef bint _retrieved         # outcome seen by a joiner, result() or exception()
+    cdef list _stack             # enclosing iterators while a yielded awaitable runs, or None
+    cdef Kernel _kernel
     cdef object _name            # None until asked for or set: "Task-<_id>"
     cdef unsigned long long _id
-    cdef unsigned char _state
-    cdef bint _must_cancel       # cancel() came while not blocked: throw at next step
-    cdef bint _retrieved         # outcome seen by a joiner, result() or exception()
-    cdef object _report          # _ErrorReport of an exception not yet retrieved, or None
     cdef int _num_cancels        # cancel() requests not undone by uncancel()
     cdef object _cancel_msg
     cdef object _result
     cdef object _exception
-    cdef Trap _trap              # the trap this task is blocked on, or None
-    cdef object _send            # value for the next resume
-    cdef object _throw           # exception for the next resume, or None
+    cdef object _report          # _ErrorReport of an exception not yet retrieved, or None
     cdef object _joiners         # JOIN trap of the task waiting for this one, a list of them, or None
     cdef list _callbacks         # done-callbacks [(fn, context)], or None
-    cdef unsigned char _untracked  # what spawn took out of the cyclic GC (see _gc_hide)
     cdef object __weakref__      # weakref.ref(task) tells when a task is freed
     # Intrusive list of the kernel's live tasks; the kernel owns one
     # reference to each live task, so these links are borrowed.

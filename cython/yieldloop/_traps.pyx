@@ -21,7 +21,7 @@ from cpython.ref cimport Py_INCREF
 from cpython.exc cimport PyErr_Occurred
 from cpython.long cimport PyLong_AsDouble
 from yieldloop.includes.capi cimport (
-    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext, yl_gc_untrack)
+    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext, PyObject_GC_UnTrack)
 
 
 @cython.final
@@ -194,8 +194,8 @@ def sleep(seconds, /):
         t = make_trap(TRAP_YIELD)
         # It never refers to anything but None (the kernel answers it at
         # once), so it can be in no cycle: the collector need not walk it
-        # while its task waits.
-        yl_gc_untrack(t)
+        # while its task waits. (Made just now, so tracked: no need to ask.)
+        PyObject_GC_UnTrack(t)
         return t
     t = make_trap(TRAP_SLEEP)
     t.delay = d
