@@ -48,6 +48,7 @@ import socket
 import statistics
 import sys
 import tracemalloc
+import weakref
 from array import array
 from collections import Counter
 
@@ -361,6 +362,51 @@ def test_spawn_and_join_do_not_leak():
         assert (await u) is payload
 
     check_in_kernel(step, 200, "spawn + join", refs=[payload])
+
+
+def test_joining_finished_tasks_and_several_joiners_do_not_leak(sockets):
+    # A finished task joined in each style (no trap: the task is its own
+    # iterator), a failed one, and three joiners of one pending task, the
+    # middle one cancelled (the joiners' list); weak references to each.
+    # (The target waits on a socket, not an Event: any Cython async def,
+    # such as Event.wait, moves a debug build's total by 2 per await.)
+    a, b = sockets
+    payload = object()
+
+    def generator_joins(t):
+        first = yield from t
+        second = yield t
+        return first, second
+
+    async def target():
+        await yl.wait_readable(a)
+        a.recv(1)
+        return payload
+
+    async def step():
+        t = yl.spawn(_return, payload)
+        f = yl.spawn(_raise, ValueError(payload))
+        refs = [weakref.ref(t), weakref.ref(f)]
+        await yl.sleep(0)
+        assert await t is payload and await t is payload
+        assert await yl.spawn(generator_joins, t) == (payload, payload)
+        try:
+            await f
+        except ValueError:
+            pass
+        g = yl.spawn(target)
+        joiners = [yl.spawn(_join, g) for _ in range(3)]
+        await yl.sleep(0)
+        joiners[1].cancel()
+        b.send(b"x")
+        for j in joiners:
+            try:
+                assert await j is payload
+            except yl.CancelledError:
+                pass
+        assert all(r() is not None for r in refs)
+
+    check_in_kernel(step, 200, "finished joins and several joiners", refs=[payload, a])
 
 
 def _four_styles(payload):

@@ -46,9 +46,11 @@ from yieldloop._tracer cimport (
 from yieldloop._throw cimport throw_into
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
-    PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact,
+    PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, PyGen_CheckExact,
     PyGen_Check, PyErr_CheckSignals, yl_monotonic, yl_send,
-    yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse)
+    yl_is_awaitable, yl_await_iter, visitproc, traverseproc, yl_hook_traverse,
+    yl_gc_untrack, yl_gc_track, PyObject_GC_UnTrack, PyObject_Vectorcall, yl_new_spawn,
+    yl_stop_iteration, yl_raise, yl_set_iternext)
 
 import os
 import sys
@@ -64,6 +66,12 @@ cdef extern from *:
 
 cdef enum:
     MAX_AWAIT_DEPTH = 1000   # awaitables nested by `x = yield awaitable`
+
+cdef enum:
+    # What _gc_hide took out of the cyclic GC (Task._untracked).
+    UNTRACKED_TASK = 1
+    UNTRACKED_CORO = 2
+    UNTRACKED_CONTEXT = 4
 
 
 # --- CancelledError is asyncio's, loaded only when first needed, so that
@@ -111,6 +119,19 @@ cdef object _invalid_state(str message):
     return InvalidStateError(message)
 
 
+cdef PyObject* _task_next(PyObject* o) noexcept:
+    """Task's tp_iternext, reached through the __await__ of a finished task:
+    return its result (StopIteration) or raise its exception."""
+    cdef Task t = <Task>o
+    if t._state == TASK_PENDING:
+        return yl_raise(RuntimeError(
+            "task %r is not done: join it with await or yield from" % t._get_name()))
+    _retrieve(t)
+    if t._state == TASK_DONE:
+        return yl_stop_iteration(t._result)
+    return yl_raise(t._exception)
+
+
 cdef object _park_label(Trap trap):
     """What a PARK trap waits for: its wait list's label, or its own."""
     if isinstance(trap.arg, WaitList):
@@ -151,7 +172,7 @@ def _copy_outcome(fut):
         if task._state == TASK_DONE:
             fut.set_result(task._result)
         else:
-            task._retrieved = True
+            _retrieve(task)
             fut.set_exception(task._exception)
     return copy
 
@@ -175,11 +196,37 @@ async def _aclose(agen):
             "an error occurred during closing of asynchronous generator %r", agen, exc_info=e)
 
 
-def _report_unretrieved(Task task):
-    logger().error("Task exception was never retrieved: %r", task, exc_info=task._exception)
+@cython.final
+cdef class _ErrorReport:
+    """Logs the exception of a failed task that nobody retrieved, when it is
+    freed: with the task, which alone refers to it (a retrieval disarms it
+    first). Apart from the Task, so that a Task has no finalizer: a task
+    that succeeds is freed without one, and can come from a freelist."""
+    cdef object exc
+    cdef object name                 # the task's name (kept up to date by the task)
+
+    def __del__(self):
+        if self.exc is None:
+            return
+        exc, self.exc = self.exc, None
+        try:
+            logger().error("Task exception was never retrieved: %s",
+                           "<Task %r failed exception=%s>" % (self.name, _short_repr(exc)),
+                           exc_info=exc)
+        except BaseException:
+            pass
+
+
+cdef inline void _retrieve(Task t) noexcept:
+    """The outcome of ``t`` was seen: its exception is not to be reported."""
+    t._retrieved = True
+    if t._report is not None:
+        (<_ErrorReport>t._report).exc = None
+        t._report = None
 
 
 @cython.final
+@cython.freelist(256)          # safe: a Task has no finalizer (see _ErrorReport)
 cdef class Task:
     """A coroutine or generator run by the kernel; made by ``spawn()``.
 
@@ -208,7 +255,7 @@ cdef class Task:
 
     @name.setter
     def name(self, value):
-        self._name = str(value)
+        self.set_name(value)
 
     def get_name(self):
         """The task's name (as asyncio.Task.get_name)."""
@@ -217,6 +264,8 @@ cdef class Task:
     def set_name(self, value):
         """Rename the task (as asyncio.Task.set_name)."""
         self._name = str(value)
+        if self._report is not None:
+            (<_ErrorReport>self._report).name = self._name
 
     def get_coro(self):
         """The coroutine or generator the task was spawned with."""
@@ -239,7 +288,7 @@ cdef class Task:
         was cancelled, or InvalidStateError if it is not done."""
         if self._state == TASK_PENDING:
             raise _invalid_state("Result is not set.")
-        self._retrieved = True
+        _retrieve(self)
         if self._state == TASK_DONE:
             return self._result
         raise self._exception
@@ -249,7 +298,7 @@ cdef class Task:
         was cancelled, InvalidStateError if it is not done."""
         if self._state == TASK_PENDING:
             raise _invalid_state("Exception is not set.")
-        self._retrieved = True
+        _retrieve(self)
         if self._state == TASK_CANCELLED:
             raise self._exception
         return self._exception
@@ -297,21 +346,15 @@ cdef class Task:
         self._callbacks = kept
         return removed
 
-    cdef int _fill(self, Trap trap) except -1:
-        """Put this finished task's outcome into ``trap`` (ready to return)."""
-        self._retrieved = True
-        if self._state == TASK_DONE:
-            trap.result = self._result
-        else:
-            trap.exc = self._exception
-        trap.state = TS_READY
-        return 0
-
     def __await__(self):
-        cdef Trap trap = make_trap(TRAP_JOIN)
-        trap.arg = self
+        # A finished task is its own iterator: its tp_iternext (_task_next)
+        # gives the outcome at once, with no trap to make. A pending one
+        # hands the kernel a JOIN trap.
+        cdef Trap trap
         if self._state != TASK_PENDING:
-            self._fill(trap)        # no suspension needed
+            return self
+        trap = make_trap(TRAP_JOIN)
+        trap.arg = self
         return trap
 
     def __iter__(self):
@@ -332,15 +375,6 @@ cdef class Task:
         else:
             info = "cancelled"
         return "<Task %r %s>" % (self._get_name(), info)
-
-    def __del__(self):
-        # An exception nobody joined or asked for is reported, never lost.
-        if self._state == TASK_FAILED and not self._retrieved:
-            self._retrieved = True
-            try:
-                _report_unretrieved(self)
-            except BaseException:
-                pass
 
 
 @cython.final
@@ -677,11 +711,12 @@ cdef class Kernel:
             raise KeyboardInterrupt()
         self._sigint_pending = True
 
-    cdef Task _spawn(self, object coro, object name):
+    cdef Task _spawn(self, object coro, object name, object context=None):
         cdef Task t = Task.__new__(Task)
         t._kernel = self
         t._coro = coro
-        t._context = PyContext_CopyCurrent()
+        t._context = PyContext_CopyCurrent() if context is None else context
+        _gc_hide(t, context is None)
         self.spawned += 1
         t._id = self.spawned
         if name is not None:
@@ -935,7 +970,15 @@ cdef class Kernel:
             self._ready.push(t)
             return 0
         if type(value) is Trap:
-            return self._take_trap(t, <Trap>value)
+            trap = <Trap>value
+            if (trap.kind == TRAP_YIELD and trap.state == TS_AWAITING and trap.task is None
+                    and not t._must_cancel and self._tracer is None):
+                # `await sleep(0)`, the commonest trap: what _take_trap and
+                # _answer would do for it, without the checks for the others.
+                trap.state = TS_READY
+                self._ready.push(t)
+                return 0
+            return self._take_trap(t, trap)
         if type(value) is Task:
             trap = make_trap(TRAP_JOIN)
             trap.arg = value
@@ -1003,7 +1046,7 @@ cdef class Kernel:
         elif kind == TRAP_JOIN:
             target = trap.arg
             if target._state != TASK_PENDING:
-                target._retrieved = True
+                _retrieve(target)
                 if target._state == TASK_DONE:
                     return self._answer(t, trap, target._result, None)
                 return self._answer(t, trap, None, target._exception)
@@ -1013,9 +1056,13 @@ cdef class Kernel:
             if target._kernel is not self:
                 return self._fail_trap(t, trap, RuntimeError(
                     "task %r belongs to another kernel" % target._get_name()))
+            # Most tasks have one joiner at most: no list for it.
             if target._joiners is None:
-                target._joiners = []
-            target._joiners.append(trap)
+                target._joiners = trap
+            elif type(target._joiners) is list:
+                (<list>target._joiners).append(trap)
+            else:
+                target._joiners = [target._joiners, trap]
         elif kind == TRAP_PARK:
             pass                     # woken by wake() (a primitive, a thread)
         else:
@@ -1108,6 +1155,7 @@ cdef class Kernel:
     cdef int _unblock(self, Trap trap) except -1:
         """Remove ``trap`` from whatever holds it (timer heap, poller, joiners)."""
         cdef int kind = trap.kind
+        cdef Task target
         if kind == TRAP_SLEEP:
             self._timers.cancel(&trap.timer)
         elif kind == TRAP_READ:
@@ -1115,7 +1163,11 @@ cdef class Kernel:
         elif kind == TRAP_WRITE:
             self._poller.unwatch(trap.fd, YL_WRITE)
         elif kind == TRAP_JOIN:
-            (<Task>trap.arg)._joiners.remove(trap)
+            target = <Task>trap.arg
+            if target._joiners is trap:
+                target._joiners = None
+            else:
+                (<list>target._joiners).remove(trap)
         elif kind == TRAP_PARK:
             # As a cancelled future: the primitive that parked the task sees
             # it when the task resumes, and takes the trap off its list.
@@ -1123,10 +1175,11 @@ cdef class Kernel:
         return 0
 
     cdef int _finish(self, Task t, object result, object exc) except -1:
-        cdef list joiners
-        cdef Trap j
+        cdef object joiners
+        cdef _ErrorReport report
         cdef PyObject* prev
         cdef PyObject* nxt
+        _gc_show(t)                  # the kernel is about to let go of it
         if exc is None:
             if t._must_cancel:       # cancelled right before it returned
                 t._must_cancel = False
@@ -1159,19 +1212,24 @@ cdef class Kernel:
             self._tracer.task_finished(t._id, t._get_name())
         joiners = t._joiners
         t._joiners = None
-        if joiners:
+        if type(joiners) is Trap:
             t._retrieved = True
-            for j in joiners:
-                if self._tracer is not None:
-                    self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
-                if t._state == TASK_DONE:
-                    self._answer(<Task>j.task, j, t._result, None)
-                else:
-                    self._answer(<Task>j.task, j, None, t._exception)
+            self._wake_joiner(t, <Trap>joiners)
+        elif joiners:
+            t._retrieved = True
+            for j in <list>joiners:
+                self._wake_joiner(t, j)
         if t._callbacks:
             for fn, context in t._callbacks:
                 self._call_soon(fn, (t,), context)
             t._callbacks = None
+        if t._state == TASK_FAILED and not t._retrieved:
+            # An exception nobody joined or asked for is reported when the
+            # task is freed, never lost.
+            report = _ErrorReport.__new__(_ErrorReport)
+            report.exc = t._exception
+            report.name = t._get_name()
+            t._report = report
         prev = t._prev
         nxt = t._next
         if prev != NULL:
@@ -1186,6 +1244,14 @@ cdef class Kernel:
         self.live_tasks -= 1
         Py_DECREF(t)                 # the caller still holds one reference
         return 0
+
+    cdef int _wake_joiner(self, Task t, Trap j) except -1:
+        """Answer the JOIN trap ``j`` with the outcome of ``t``, just finished."""
+        if self._tracer is not None:
+            self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
+        if t._state == TASK_DONE:
+            return self._answer(<Task>j.task, j, t._result, None)
+        return self._answer(<Task>j.task, j, None, t._exception)
 
     cdef bint _cancel(self, Task t, object msg) except -1:
         cdef Trap trap
@@ -1238,6 +1304,7 @@ cdef class Kernel:
         while self._live_head != NULL:
             p = self._live_head
             t = <Task>p
+            _gc_show(t)
             self._live_head = t._next
             t._prev = t._next = NULL
             t._state = TASK_CANCELLED
@@ -1256,6 +1323,47 @@ cdef class Kernel:
         self._inbox.clear()
         self._inbox_pending = False
         return 0
+
+
+# --- the cyclic GC and live tasks. The kernel holds each live task (its
+# --- live list) until it finishes, and the kernel is held by run(): a live
+# --- task and what only it holds are reachable, so the collector can never
+# --- free any of it, yet walked them all at each collection, which was most
+# --- of the cost of a spawn. So a live task, its coroutine and the context
+# --- spawn made for it are taken out of the collector's lists, and put back
+# --- when the kernel lets go of the task (_finish, _release): from then on a
+# --- cycle through them is collected as usual. Untracked objects look like
+# --- roots to the collector, so what they refer to stays alive: right, as
+# --- all of it is reachable through the kernel meanwhile.
+
+cdef inline void _gc_hide(Task t, bint own_context) noexcept:
+    """Untrack a new task, its coroutine (a CPython coroutine or generator:
+    kinds whose deallocation we know) and, if spawn made it, its context."""
+    # The task and a context just made are tracked for sure: no need to ask.
+    cdef unsigned char off = UNTRACKED_TASK
+    PyObject_GC_UnTrack(t)
+    if (PyCoro_CheckExact(t._coro) or PyGen_CheckExact(t._coro)) and yl_gc_untrack(t._coro):
+        off |= UNTRACKED_CORO
+    if own_context:
+        PyObject_GC_UnTrack(t._context)
+        off |= UNTRACKED_CONTEXT
+    t._untracked = off
+
+
+cdef inline void _gc_show(Task t) noexcept:
+    """Track again what _gc_hide untracked. The coroutine is the one the
+    task was spawned with: the bottom of its stack while it awaits
+    another iterator (``x = yield awaitable``), else ``_coro``."""
+    cdef unsigned char off = t._untracked
+    if off == 0:
+        return
+    t._untracked = 0
+    if off & UNTRACKED_CORO:
+        yl_gc_track(t._stack[0] if t._stack else t._coro)
+    if off & UNTRACKED_CONTEXT:
+        yl_gc_track(t._context)
+    if off & UNTRACKED_TASK:
+        yl_gc_track(t)
 
 
 cdef int _abandon_trap(Task t) except -1:
@@ -1343,6 +1451,22 @@ cdef object _coroutine_of(object target, tuple args, str what):
             raise TypeError("%s(): arguments were given but %s is not callable"
                             % (what, _short_repr(target)))
         obj = target(*args)
+    return _checked_coroutine(obj, target, what)
+
+
+cdef object _coroutine_of_array(object target, PyObject** args, Py_ssize_t nargs, str what):
+    """_coroutine_of() with the arguments in a C array (spawn's own)."""
+    cdef object obj = target
+    if nargs or (callable(target) and not yl_is_awaitable(target)):
+        if not callable(target):
+            raise TypeError("%s(): arguments were given but %s is not callable"
+                            % (what, _short_repr(target)))
+        obj = PyObject_Vectorcall(target, args, <size_t>nargs, NULL)
+    return _checked_coroutine(obj, target, what)
+
+
+cdef object _checked_coroutine(object obj, object target, str what):
+    """``obj`` (``target`` or what calling it gave) as what a task runs."""
     if PyCoro_CheckExact(obj):
         return obj
     if PyGen_Check(obj):
@@ -1380,9 +1504,10 @@ cdef Kernel need_kernel(str what):
     return _running_kernel(what)
 
 
-cdef Task spawn_task(Kernel k, object coro, object name):
-    """spawn() for the primitives: ``coro`` may be any awaitable."""
-    return k._spawn(_coroutine_of(coro, (), "spawn"), name)
+cdef Task spawn_task(Kernel k, object coro, object name, object context=None):
+    """spawn() for the primitives: ``coro`` may be any awaitable; the task
+    runs in ``context`` (default: a copy of the current context)."""
+    return k._spawn(_coroutine_of(coro, (), "spawn"), name, context)
 
 
 cdef class _GenAwaitable:
@@ -1460,16 +1585,27 @@ def run(main, *args, trace=None, clock=None):
     return Kernel().run(main, *args, trace=trace, clock=clock)
 
 
-def spawn(coro, *args, name=None):
-    """Start a task running ``coro`` and return its Task. The task starts
-    after the current one yields; it runs in a copy of the current context.
-
-    ``coro`` is a coroutine or generator, or a function called with ``args``.
-
-        task = yieldloop.spawn(worker, queue, name="worker-1")
-    """
+cdef object _spawn_call(object coro, PyObject** args, Py_ssize_t nargs, object name):
+    """spawn() once yl_spawn_fastcall (compat.h) has parsed its arguments."""
     cdef Kernel k = _running_kernel("spawn()")
-    return k._spawn(_coroutine_of(coro, args, "spawn"), name)
+    return k._spawn(_coroutine_of_array(coro, args, nargs, "spawn"), name)
+
+
+# spawn() is a METH_FASTCALL builtin made in C: a Cython def would copy
+# *args into a tuple, and calling ``coro(*args)`` would unpack it again.
+# The docstring (kept alive here: the builtin points into it) starts with
+# the signature, for help() and inspect.signature().
+_SPAWN_DOC = b"""spawn(coro, *args, name=None)
+--
+
+Start a task running ``coro`` and return its Task. The task starts
+after the current one yields; it runs in a copy of the current context.
+
+``coro`` is a coroutine or generator, or a function called with ``args``.
+
+    task = yieldloop.spawn(worker, queue, name="worker-1")
+"""
+spawn = yl_new_spawn(__name__, _SPAWN_DOC, _spawn_call)
 
 
 @cython.embedsignature(True)
@@ -1534,6 +1670,8 @@ cdef int _traverse(PyObject* o, visitproc visit, void* arg) noexcept:
         p = (<Task>p)._next
     return r
 
+
+yl_set_iternext(Task, _task_next)
 
 _base_traverse = yl_hook_traverse(Kernel, _traverse)
 if _base_traverse == NULL:

@@ -141,9 +141,7 @@ cdef class TaskGroup:
         if self._aborting:
             _close(coro)
             raise RuntimeError("TaskGroup %r is shutting down" % self)
-        task = spawn_task(self._kernel, coro, name)
-        if context is not None:
-            task._context = context
+        task = spawn_task(self._kernel, coro, name, context)
         self._tasks.add(task)
         task.add_done_callback(self._on_task_done)
         return task

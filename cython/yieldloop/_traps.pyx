@@ -21,7 +21,7 @@ from cpython.ref cimport Py_INCREF
 from cpython.exc cimport PyErr_Occurred
 from cpython.long cimport PyLong_AsDouble
 from yieldloop.includes.capi cimport (
-    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext)
+    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext, PyObject_GC_UnTrack)
 
 
 @cython.final
@@ -191,7 +191,12 @@ def sleep(seconds, /):
     cdef double d = _seconds(seconds, "sleep()")
     cdef Trap t
     if d <= 0.0:
-        return make_trap(TRAP_YIELD)
+        t = make_trap(TRAP_YIELD)
+        # It never refers to anything but None (the kernel answers it at
+        # once), so it can be in no cycle: the collector need not walk it
+        # while its task waits. (Made just now, so tracked: no need to ask.)
+        PyObject_GC_UnTrack(t)
+        return t
     t = make_trap(TRAP_SLEEP)
     t.delay = d
     return t

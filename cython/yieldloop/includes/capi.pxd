@@ -15,6 +15,9 @@ cdef extern from "Python.h":
 
     bint PyCoro_CheckExact(object o)
     bint PyGen_Check(object o)
+    bint PyGen_CheckExact(object o)
+    void PyObject_GC_UnTrack(object o) noexcept    # does nothing if not tracked
+    object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
     bint PyExceptionInstance_Check(object o)
     bint PyExceptionClass_Check(object o)
     int PyErr_CheckSignals() except -1
@@ -35,3 +38,7 @@ cdef extern from "compat.h":
     ctypedef int (*inquiry)(PyObject*) noexcept
     traverseproc yl_hook_traverse(object tp, traverseproc fn) noexcept
     inquiry yl_hook_clear(object tp, inquiry fn) noexcept
+    ctypedef object (*yl_spawn_impl_fn)(object, PyObject**, Py_ssize_t, object)
+    object yl_new_spawn(object module_name, const char* doc, yl_spawn_impl_fn impl)
+    bint yl_gc_untrack(object o) noexcept
+    void yl_gc_track(object o) noexcept

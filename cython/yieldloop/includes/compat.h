@@ -131,6 +131,77 @@ static inline inquiry yl_hook_clear(PyObject *tp, inquiry fn)
     return old;
 }
 
+/* Take `o` out of the cyclic GC's lists. Returns 1 if it was tracked (the
+   caller must then call yl_gc_track before it lets go of `o`: the
+   deallocators of coroutines and contexts assume a tracked object), 0 if it
+   was not (nothing to undo). */
+static inline int yl_gc_untrack(PyObject *o)
+{
+    if (!PyObject_GC_IsTracked(o)) return 0;
+    PyObject_GC_UnTrack(o);
+    return 1;
+}
+
+/* Put `o` back under the cyclic GC; nothing if it is tracked already
+   (PyObject_GC_Track aborts the process on a tracked object). */
+static inline void yl_gc_track(PyObject *o)
+{
+    if (!PyObject_GC_IsTracked(o)) PyObject_GC_Track(o);
+}
+
+/* spawn(coro, *args, name=None) as a METH_FASTCALL builtin: the arguments
+   go from the caller's array to the coroutine function's with no tuple in
+   between (a Cython def would make one for *args). This parses them as
+   Python would for that signature and hands them to `yl_spawn_impl`. */
+typedef PyObject *(*yl_spawn_impl_fn)(PyObject *, PyObject **, Py_ssize_t, PyObject *);
+static yl_spawn_impl_fn yl_spawn_impl = NULL;
+
+static PyObject *yl_spawn_fastcall(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames)
+{
+    PyObject *coro = nargs > 0 ? args[0] : NULL;
+    PyObject *name = Py_None;
+    Py_ssize_t i, nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    (void)self;
+    for (i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(key, "name") == 0) {
+            name = args[nargs + i];
+        }
+        else if (PyUnicode_CompareWithASCIIString(key, "coro") == 0) {
+            if (coro != NULL) {
+                PyErr_SetString(PyExc_TypeError, "spawn() got multiple values for argument 'coro'");
+                return NULL;
+            }
+            coro = args[nargs + i];
+        }
+        else {
+            PyErr_Format(PyExc_TypeError, "spawn() got an unexpected keyword argument '%U'", key);
+            return NULL;
+        }
+    }
+    if (coro == NULL) {
+        PyErr_SetString(PyExc_TypeError, "spawn() missing 1 required positional argument: 'coro'");
+        return NULL;
+    }
+    if (nargs > 0) {
+        args++;
+        nargs--;
+    }
+    return yl_spawn_impl(coro, (PyObject **)args, nargs, name);
+}
+
+/* The spawn builtin of module `module_name`, calling `impl`; `doc` (which
+   must outlive it) starts with its signature line, "spawn(...)\n--\n\n". */
+static PyObject *yl_new_spawn(PyObject *module_name, const char *doc, yl_spawn_impl_fn impl)
+{
+    static PyMethodDef def = {
+        "spawn", (PyCFunction)(void (*)(void))yl_spawn_fastcall, METH_FASTCALL | METH_KEYWORDS, NULL};
+    def.ml_doc = doc;
+    yl_spawn_impl = impl;
+    return PyCFunction_NewEx(&def, NULL, module_name);
+}
+
 /* Install a C tp_iternext on a type after it is ready. */
 static inline void yl_set_iternext(PyObject *tp, iternextfunc fn)
 {
