@@ -7,6 +7,7 @@ from yieldloop._poller cimport Poller
 from yieldloop._traps cimport Trap
 from yieldloop._handles cimport Handle
 from yieldloop._tracer cimport Tracer
+from yieldloop._core cimport Core, FrontEnd
 
 cdef enum TaskState:
     TASK_PENDING = 0     # not finished: ready, running or blocked on a trap
@@ -45,7 +46,10 @@ cdef class Task:
 
 
 @cython.final
-cdef class Kernel:
+cdef class Kernel(FrontEnd):
+    # The scheduler core the kernel runs on (_core.pyx); _ready, _timers
+    # and _poller are the core's own (same objects), named for the hot paths.
+    cdef Core _sched
     cdef ReadyQueue _ready
     cdef TimerHeap _timers
     cdef Poller _poller
@@ -61,8 +65,6 @@ cdef class Kernel:
     cdef bint _sigint_pending        # set by the SIGINT handler, acted on by the loop
     cdef bint _stop_now              # a second Ctrl-C came: stop at the next iteration
     cdef int _interrupts             # Ctrl-C presses seen in this run
-    cdef object _inbox               # deque of Handles from other threads
-    cdef bint _inbox_pending         # set by other threads after appending to _inbox
     cdef bint _inbox_open            # call_soon_threadsafe() accepts calls (see _shut_down)
     cdef object _saved_hooks         # the asyncgen hooks run() replaced, or None
     cdef object _executor            # to_thread()'s pool (made on first use)
@@ -76,7 +78,6 @@ cdef class Kernel:
     cdef double _clock_time(self) except? -1.0
     cdef int _poll_on_clock(self, double deadline) except -1
     cdef int _run_once(self) except -1
-    cdef int _poll(self, double timeout) except -1
     cdef int _step(self, Task t) except -1
     cdef int _dispatch(self, Task t, object value) except -1
     cdef int _take_trap(self, Task t, Trap trap) except -1
@@ -94,13 +95,10 @@ cdef class Kernel:
     cdef int _shut_down(self) except -1
     cdef int _drain_executor(self) except -1
     cdef int _check_not_forked(self) except -1
-    cdef int _run_handle(self, Handle h) except -1
-    cdef int _drain_inbox(self) except -1
     cdef Handle _call_soon(self, object fn, tuple args, object context)
     cdef Handle _call_at(self, double when, object fn, tuple args, object context)
     cdef object _get_executor(self)
     cdef int _shutdown_asyncgens(self) except -1
-    cdef int _fd_ready(self, object waiter) except -1
     cdef bint _evict_stale(self, Trap trap, int side) except -1
     # I/O callbacks for the layers above (streams): `h` goes to the ready
     # queue when `fd` is ready for `side`.

@@ -14,10 +14,14 @@ happens next:
   enclosing iterators on the task's stack;
 - anything else: a TypeError is thrown into that task alone.
 
-One loop iteration: poll (without waiting if tasks are ready, and only when
-some fd has a waiter), answer due timers, then run the tasks that were ready
-when the iteration began. Tasks made ready meanwhile run in the next one, so
-I/O is polled between batches and ready tasks run FIFO.
+The run loop is the scheduler core's (_core.pyx), which the kernel drives
+as one of its front ends: one iteration polls (without waiting if tasks are
+ready, and only when some fd has a waiter), answers due timers, then runs
+the tasks that were ready when the iteration began. Tasks made ready
+meanwhile run in the next one, so I/O is polled between batches and ready
+tasks run FIFO. The kernel's own part of an iteration is what is native:
+Ctrl-C, a second Ctrl-C, a forked child; the step of a task; answering a
+trap whose timer or fd came; the rules for a failing callback.
 
 Invariants:
 - a live task is referenced by the kernel (its live list) and is in exactly
@@ -33,7 +37,8 @@ from cpython.ref cimport Py_INCREF, Py_DECREF
 from cpython.exc cimport PyErr_Occurred
 from yieldloop._readyqueue cimport ReadyQueue, _steal
 from yieldloop._timerheap cimport TimerHeap
-from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
+from yieldloop._poller cimport Poller, YL_READ, YL_WRITE
+from yieldloop._core cimport Core, FrontEnd
 from yieldloop._traps cimport (
     Trap, make_trap, trap_done, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE,
     TRAP_JOIN, TRAP_PARK, TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
@@ -51,7 +56,6 @@ from yieldloop.includes.capi cimport (
 
 import os
 import sys
-from collections import deque
 from yieldloop._errors import BusyResourceError, ClosedResourceError, explain_foreign_error
 
 cdef extern from *:
@@ -373,7 +377,8 @@ cdef class Task:
 @cython.final
 cdef class Kernel:
     """Kernel()\n--\n
-    One scheduler: a ready queue, a timer heap and a poller.
+    The native front end of a scheduler core (a ready queue, a timer heap
+    and a poller; see _core.pyx).
 
     ``yieldloop.run(main)`` makes one and runs it; make your own to look at
     ``stats()`` after a run:
@@ -384,9 +389,9 @@ cdef class Kernel:
     """
 
     def __cinit__(self):
-        self._ready = ReadyQueue()
-        self._timers = TimerHeap()
-        self._inbox = deque()
+        self._sched = Core()
+        self._ready = self._sched.ready
+        self._timers = self._sched.timers
 
     def run(self, main, *args, trace=None, clock=None):
         """Run ``main`` (a coroutine or generator, or a function returning one,
@@ -432,13 +437,16 @@ cdef class Kernel:
             trace_file = None
             if trace is not None and not isinstance(trace, Tracer):
                 trace_file, trace = trace, Tracer()
-            poller = Poller(oneshot=True)
+            poller = self._sched.open_poller()
         except BaseException:
             _discard(coro)
             raise
         self._tracer = trace
         self._poller = poller
         self._clock = clock
+        self._sched.native = self
+        self._sched.native_task_type = Task
+        self._sched.clock = self if clock is not None else None
         self._abort = None
         self._interrupts = 0
         self._sigint_pending = False
@@ -513,7 +521,7 @@ cdef class Kernel:
         # From now on call_soon_threadsafe() raises. The calls taken before
         # run, exactly once; tasks they start are cancelled, as above.
         self._inbox_open = False
-        self._drain_inbox()
+        self._sched.drain_inbox()
         while self._ready.count() or self.live_tasks:
             self._cancel_all()
             self._run_once()
@@ -562,6 +570,13 @@ cdef class Kernel:
         return self._running
 
     @property
+    def core(self):
+        """The scheduler core the kernel runs on (yieldloop._core.Core): its
+        ready queue, timer heap and poller, shared with a yieldloop.Loop
+        running in the same run."""
+        return self._sched
+
+    @property
     def poller(self):
         """The Poller of the current or last run (None before the first):
         for tests and tools; on Linux /proc/self/fdinfo/<poller.fileno()>
@@ -608,8 +623,8 @@ cdef class Kernel:
         if timeout < 0.0:
             timeout = 0.0
         primed = threshold < timeout
-        self._poll(threshold if primed else timeout)
-        if (primed and not self._ready.count() and not self._inbox_pending
+        self._sched.poll(threshold if primed else timeout)
+        if (primed and not self._ready.count() and not self._sched.inbox_pending
                 and not self._sigint_pending and not self._stop_now):
             now = self._clock_time()
             if deadline > now:
@@ -637,9 +652,7 @@ cdef class Kernel:
         # (and runs it) or refused here: never lost, never run twice.
         if not self._inbox_open:
             raise RuntimeError("the kernel is not running")
-        self._inbox.append(h)
-        self._inbox_pending = True
-        self._poller.wakeup()
+        self._sched.post(h)
         return h
 
     def run_coroutine_threadsafe(self, coro):
@@ -729,10 +742,8 @@ cdef class Kernel:
         return t
 
     cdef int _run_once(self) except -1:
-        cdef double deadline, timeout, now
-        cdef Py_ssize_t n
-        cdef object due, item
-        cdef Trap trap
+        """One iteration of the core's run loop, after the kernel's own
+        checks: a forked child, a second Ctrl-C, a first one."""
         if self._poller._forked:
             self._check_not_forked()
         if self._stop_now:
@@ -740,68 +751,36 @@ cdef class Kernel:
             raise KeyboardInterrupt()
         if self._sigint_pending:
             self._interrupt()
-        if self._inbox_pending:
-            self._drain_inbox()
-        if self._ready.count():
-            if self._poller.nwaiters:
-                self._poll(0.0)
-            else:
-                PyErr_CheckSignals()
-        else:
-            deadline = self._timers.next_deadline()
-            if deadline == INFINITY:
-                self._poll(-1.0)
-            elif self._clock is None:
-                timeout = deadline - yl_monotonic()
-                self._poll(timeout if timeout > 0.0 else 0.0)
-            else:
-                self._poll_on_clock(deadline)
-        if self._timers.live():
-            now = self._now()
-            while True:
-                due = self._timers.pop_due(now)
-                if due is None:
-                    break
-                if type(due) is Trap:
-                    trap = <Trap>due
-                    if self._tracer is not None:
-                        self._tracer.record(EV_WAKE, W_TIMER, (<Task>trap.task)._id, 0,
-                                            trap.timer.when, None)
-                    self._answer(<Task>trap.task, trap, None, None)
-                else:
-                    (<Handle>due).heap = None
-                    self._ready.push(due)
-        n = self._ready.count()
-        while n > 0:
-            n -= 1
-            item = self._ready.pop()
-            if type(item) is Task:
-                self._step(<Task>item)
-            else:
-                self._run_handle(<Handle>item)
-        return 0
+        return self._sched.run_once(False)
 
-    cdef int _run_handle(self, Handle h) except -1:
-        if h.cancelled_:
-            return 0
-        try:
-            h.run()
-        except (KeyboardInterrupt, SystemExit) as e:
+    # --- what the core calls back (FrontEnd, see _core.pxd)
+
+    cdef int step(self, object task) except -1:
+        return self._step(<Task>task)
+
+    cdef int trap_ready(self, Trap trap, bint by_timer) except -1:
+        if self._tracer is not None:
+            if by_timer:
+                self._tracer.record(EV_WAKE, W_TIMER, (<Task>trap.task)._id, 0,
+                                    trap.timer.when, None)
+            else:
+                self._tracer.record(EV_WAKE, W_FD, (<Task>trap.task)._id, 0, trap.fd, None)
+        return self._answer(<Task>trap.task, trap, None, None)
+
+    cdef int handle_failed(self, Handle h, object exc) except -1:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self._stop_now = False      # a second Ctrl-C, if it was one: not lost
             if self._abort is None:
-                self._abort = e         # stop, as asyncio's loop does
-        except BaseException as e:
-            _report_callback_error(h, e)
-        h.fn = None
-        h.args = None
+                self._abort = exc       # stop, as asyncio's loop does
+        else:
+            _report_callback_error(h, exc)
         return 0
 
-    cdef int _drain_inbox(self) except -1:
-        """Move what other threads handed over into the ready queue."""
-        self._inbox_pending = False
-        while self._inbox:
-            self._ready.push(self._inbox.popleft())
-        return 0
+    cdef double clock_now(self) except? -1.0:
+        return self._clock_time()
+
+    cdef int wait_for_timer(self, double deadline) except -1:
+        return self._poll_on_clock(deadline)
 
     cdef Handle _call_soon(self, object fn, tuple args, object context):
         cdef Handle h = new_handle(fn, args, context)
@@ -828,35 +807,6 @@ cdef class Kernel:
             from concurrent.futures import ThreadPoolExecutor
             self._executor = ThreadPoolExecutor(thread_name_prefix="yieldloop")
         return self._executor
-
-    cdef int _poll(self, double timeout) except -1:
-        cdef int i, n, fd, flags
-        cdef object w
-        cdef Trap trap
-        n = self._poller.poll(timeout)
-        PyErr_CheckSignals()
-        for i in range(n):
-            fd = self._poller.event_fd(i)
-            flags = self._poller.event_flags(i)
-            if flags & (YL_READ | YL_ERROR):
-                w = self._poller.unwatch(fd, YL_READ)
-                if w is not None:
-                    self._fd_ready(w)
-            if flags & (YL_WRITE | YL_ERROR):
-                w = self._poller.unwatch(fd, YL_WRITE)
-                if w is not None:
-                    self._fd_ready(w)
-        return 0
-
-    cdef int _fd_ready(self, object waiter) except -1:
-        cdef Trap trap
-        if type(waiter) is Trap:
-            trap = <Trap>waiter
-            if self._tracer is not None:
-                self._tracer.record(EV_WAKE, W_FD, (<Task>trap.task)._id, 0, trap.fd, None)
-            return self._answer(<Task>trap.task, trap, None, None)
-        self._ready.push(waiter)         # an I/O callback (Handle)
-        return 0
 
     cdef int watch_fd(self, int fd, int side, Handle h, object owner) except -1:
         return self._poller.watch(fd, side, h, owner)
@@ -1255,10 +1205,9 @@ cdef class Kernel:
         """After a run: drop every queue, timer, fd registration and task."""
         cdef PyObject* p
         cdef Task t
-        self._ready.clear()
-        self._timers.clear()
-        if self._poller is not None:
-            self._poller.close()
+        self._sched.close()
+        self._sched.native = None        # no cycle left between the core and the kernel
+        self._sched.clock = None
         # Tasks still alive only if run() was stopped hard (a second Ctrl-C
         # during cleanup, or a fork): let go of them, and of every trap they
         # wait on, so that a primitive woken later finds nobody there.
@@ -1280,8 +1229,6 @@ cdef class Kernel:
         self._current = None
         self._executor = None
         self._asyncgens = None
-        self._inbox.clear()
-        self._inbox_pending = False
         return 0
 
 

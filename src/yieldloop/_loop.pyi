@@ -1,5 +1,5 @@
-"""The Cython core of yieldloop.Loop: callbacks, timers, fd callbacks and
-the run loop on the kernel's ready queue, timer heap and poller."""
+"""The Cython half of yieldloop.Loop: callbacks, timers, fd callbacks and
+tasks, run by the scheduler core the native kernel runs on too."""
 
 import asyncio
 import selectors
@@ -8,6 +8,8 @@ from contextvars import Context
 from typing import Any, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack, disjoint_base
+
+from ._core import Core
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -61,6 +63,8 @@ class LoopCore:
     def _process_events(self, event_list: Any) -> None: ...
     def _add_callback(self, handle: Any) -> None: ...
     def _run_once(self) -> None: ...
+    @property
+    def _core(self) -> Core: ...
     @property
     def _core_stats(self) -> dict[str, int]: ...
     def _selector_view(self) -> selectors.BaseSelector: ...
