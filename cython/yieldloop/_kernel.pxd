@@ -72,6 +72,11 @@ cdef class Kernel(FrontEnd):
     cdef Tracer _tracer              # records what the kernel does, or None
     cdef object _clock               # run(clock=...): the run's clock, or None (C monotonic)
     cdef list _signal_receivers      # open_signal_receiver()s open in this run, or None
+    # Mixing (see _bridge.pyx): the yieldloop.Loop on the same core, whose
+    # futures native tasks may await, or None; set for a guest kernel (made
+    # for a Loop's core, not run by run()) too.
+    cdef object _aio
+    cdef bint _guest
 
     cdef Task _spawn(self, object coro, object name)
     cdef double _now(self) except? -1.0
@@ -84,6 +89,12 @@ cdef class Kernel(FrontEnd):
     cdef int _await_other(self, Task t, object value) except -1
     cdef int _trace_trap(self, Task t, Trap trap) except -1
     cdef int _answer(self, Task t, Trap trap, object result, object exc) except -1
+    cdef int _answer_any(self, Trap trap, object result, object exc) except -1
+    cdef int _park_on_future(self, Task t, object fut) except -1
+    cdef int _step_entered(self, Task t) except -1
+    cdef int _attach_loop(self) except -1
+    cdef int _detach_loop(self) except -1
+    cdef int _cancel_aio_tasks(self) except -1
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1
     cdef int _deliver_ready(self, Task t, Trap trap) except -1
     cdef int _unblock(self, Trap trap) except -1
@@ -106,6 +117,16 @@ cdef class Kernel(FrontEnd):
     cdef object unwatch_fd(self, int fd, int side)
     cdef int close_fd(self, int fd) except -1
 
+
+# A trap awaited by a task of another front end (an asyncio Task of
+# yieldloop.Loop) is answered, then its waiter woken through this function,
+# which that front end registers.
+ctypedef int (*foreign_wake_fn)(object waiter) except -1
+cdef int set_foreign_waker(foreign_wake_fn fn) except -1
+cdef int wake_foreign(object waiter) except -1
+# The kernel front end of a core: its own, or a guest one made for it.
+cdef Kernel kernel_of_core(Core core)
+cdef str waiter_name(object waiter)
 
 # For the primitives built on the kernel (sync, queues, structured, threads).
 cdef Kernel running_kernel()

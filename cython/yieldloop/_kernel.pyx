@@ -406,6 +406,10 @@ cdef class Kernel:
         """
         cdef Task m = None
         cdef Poller poller
+        if self._guest:
+            _discard(main)
+            raise RuntimeError("this kernel runs the native tasks of a yieldloop.Loop: "
+                               "it is run by the Loop, not by run()")
         if yl_running_kernel != NULL:
             _discard(main)
             raise RuntimeError(
@@ -466,6 +470,8 @@ cdef class Kernel:
             sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter,
                                    finalizer=self._asyncgen_finalizer)
             self._saved_hooks = hooks
+            if "asyncio" in sys.modules:
+                self._attach_loop()
             m = self._main = self._spawn(coro, "main")
             coro = None
             try:
@@ -488,6 +494,8 @@ cdef class Kernel:
             yl_running_kernel = NULL
             self._running = False
             self._main = None
+            if self._aio is not None:
+                self._detach_loop()
             self._release()
             if coro is not None:
                 _discard(coro)             # it never became a task
@@ -507,6 +515,8 @@ cdef class Kernel:
         """After main: as asyncio.run, cancel and await the tasks left, close
         the async generators left open, and wait for to_thread() calls still
         running; then stop taking calls from other threads."""
+        if self._aio is not None:
+            self._cancel_aio_tasks()
         while self.live_tasks:
             self._cancel_all()
             self._run_once()
@@ -525,6 +535,47 @@ cdef class Kernel:
         while self._ready.count() or self.live_tasks:
             self._cancel_all()
             self._run_once()
+        return 0
+
+    # --- the yieldloop.Loop of a run (see _bridge.pyx for how the two mix)
+
+    cdef int _attach_loop(self) except -1:
+        """asyncio is imported: the run gets a yieldloop.Loop on its core,
+        asyncio's running loop while it runs, so that asyncio code works in
+        native tasks (and native awaitables in its tasks)."""
+        import threading
+        from yieldloop.loop import _loop_on_core
+        from yieldloop._aio_private import set_running_loop
+        _load_task_hooks()
+        loop = _loop_on_core(self._sched)
+        loop._thread_id = threading.get_ident()
+        set_running_loop(loop)
+        self._aio = loop
+        return 0
+
+    cdef int _detach_loop(self) except -1:
+        from yieldloop._aio_private import set_running_loop
+        loop, self._aio = self._aio, None
+        set_running_loop(None)
+        loop._thread_id = None
+        loop.close()
+        return 0
+
+    cdef int _cancel_aio_tasks(self) except -1:
+        """At the end of a run, as asyncio.run does: cancel the Loop's tasks
+        left (once each) and run until they are done, native tasks they
+        wait for included."""
+        all_tasks = sys.modules["asyncio"].all_tasks
+        cancelled = set()
+        tasks = all_tasks(self._aio)
+        while tasks:
+            for t in tasks:
+                if id(t) not in cancelled:
+                    cancelled.add(id(t))
+                    t.cancel()
+            self._cancel_all()
+            self._run_once()
+            tasks = all_tasks(self._aio)
         return 0
 
     cdef int _drain_executor(self) except -1:
@@ -756,9 +807,23 @@ cdef class Kernel:
     # --- what the core calls back (FrontEnd, see _core.pxd)
 
     cdef int step(self, object task) except -1:
-        return self._step(<Task>task)
+        if self._aio is None:
+            return self._step(<Task>task)
+        return self._step_entered(<Task>task)
+
+    cdef int _step_entered(self, Task t) except -1:
+        """A step while a yieldloop.Loop shares the core: asyncio's
+        current_task() is the native task meanwhile (asyncio.timeout,
+        wait_for and TaskGroup ask for it)."""
+        _enter_task(self._aio, t)
+        try:
+            return self._step(t)
+        finally:
+            _leave_task(self._aio, t)
 
     cdef int trap_ready(self, Trap trap, bint by_timer) except -1:
+        if type(trap.task) is not Task:
+            return self._answer_any(trap, None, None)      # an asyncio Task's (_bridge.pyx)
         if self._tracer is not None:
             if by_timer:
                 self._tracer.record(EV_WAKE, W_TIMER, (<Task>trap.task)._id, 0,
@@ -823,11 +888,11 @@ cdef class Kernel:
             w = self._poller.unwatch(fd, side)
             if type(w) is Trap:
                 trap = <Trap>w
-                if self._tracer is not None:
+                if self._tracer is not None and type(trap.task) is Task:
                     self._tracer.record(EV_WAKE, W_CLOSED, (<Task>trap.task)._id, 0, fd, None)
-                self._answer(<Task>trap.task, trap, None, ClosedResourceError(
+                self._answer_any(trap, None, ClosedResourceError(
                     "fd %d was closed while task %r waited for it"
-                    % (fd, (<Task>trap.task)._get_name())))
+                    % (fd, waiter_name(trap.task))))
             elif w is not None:
                 (<Handle>w).cancel()
         self._poller.forget(fd)
@@ -852,10 +917,10 @@ cdef class Kernel:
         if still_there:
             return False
         self._poller.unwatch(trap.fd, side)
-        if self._tracer is not None:
+        if self._tracer is not None and type(old.task) is Task:
             self._tracer.record(EV_WAKE, W_CLOSED, (<Task>old.task)._id, 0, trap.fd, None)
-        self._answer(<Task>old.task, old, None, ClosedResourceError(
-            "%r was closed while task %r waited for it" % (old.arg, (<Task>old.task)._get_name())))
+        self._answer_any(old, None, ClosedResourceError(
+            "%r was closed while task %r waited for it" % (old.arg, waiter_name(old.task))))
         return True
 
     cdef int _step(self, Task t) except -1:
@@ -972,7 +1037,7 @@ cdef class Kernel:
                 return self._fail_trap(t, trap, BusyResourceError(
                     "task %r cannot wait for fd %d to become %s: task %r is already waiting"
                     % (t._get_name(), trap.fd, "readable" if side == YL_READ else "writable",
-                       (<Task>(<Trap>other).task)._get_name())))
+                       waiter_name((<Trap>other).task))))
             try:
                 self._poller.watch(trap.fd, side, trap, trap.arg)
             except Exception as e:
@@ -1022,6 +1087,8 @@ cdef class Kernel:
             self._tracer.record(EV_YIELD, Y_AWAITABLE if yl_is_awaitable(value) else Y_BAD,
                                 t._id, 0, 0, value)
         if hasattr(value, "_asyncio_future_blocking"):
+            if self._aio is not None and _future_loop(value) is self._aio:
+                return self._park_on_future(t, value)
             exc = TypeError(
                 "task %r awaits %s, an asyncio future: the yieldloop kernel cannot "
                 "wait on asyncio objects; run asyncio code on yieldloop.Loop"
@@ -1066,6 +1133,45 @@ cdef class Kernel:
             else:
                 t._throw = exc
         self._ready.push(t)
+        return 0
+
+    cdef int _answer_any(self, Trap trap, object result, object exc) except -1:
+        """Answer ``trap``, whichever front end's task waits on it: a native
+        task becomes ready (_answer); another's (an asyncio Task awaiting a
+        native awaitable) gets the answer through the trap, as an awaiting
+        native task does, and is woken by its front end."""
+        cdef object waiter = trap.task
+        if type(waiter) is Task:
+            return self._answer(<Task>waiter, trap, result, exc)
+        trap.task = None
+        trap.result = result
+        trap.exc = exc
+        trap.state = TS_READY
+        return wake_foreign(waiter)
+
+    cdef int _park_on_future(self, Task t, object fut) except -1:
+        """``t`` awaits an asyncio future of the Loop on this core: it waits
+        on a PARK trap that the future's done-callback answers; it is then
+        resumed with send(None), and the future's __await__ returns its
+        result or raises its exception, as under an asyncio Task."""
+        cdef Trap trap
+        if not fut._asyncio_future_blocking:
+            t._throw = RuntimeError("yield was used instead of yield from in task %r with %r"
+                                    % (t._get_name(), fut))
+            self._ready.push(t)
+            return 0
+        fut._asyncio_future_blocking = False
+        trap = make_trap(TRAP_PARK)
+        trap.arg = fut
+        trap.state = TS_BARE
+        trap.task = t
+        t._trap = trap
+        fut.add_done_callback(_FutureWaker_new(trap))
+        if t._must_cancel:
+            # cancel() came while the task ran: the future is cancelled too.
+            t._must_cancel = False
+            t._num_cancels -= 1
+            self._cancel(t, t._cancel_msg)
         return 0
 
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1:
@@ -1139,12 +1245,12 @@ cdef class Kernel:
         if joiners:
             t._retrieved = True
             for j in joiners:
-                if self._tracer is not None:
+                if self._tracer is not None and type(j.task) is Task:
                     self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
                 if t._state == TASK_DONE:
-                    self._answer(<Task>j.task, j, t._result, None)
+                    self._answer_any(j, t._result, None)
                 else:
-                    self._answer(<Task>j.task, j, None, t._exception)
+                    self._answer_any(j, None, t._exception)
         if t._callbacks:
             for fn, context in t._callbacks:
                 self._call_soon(fn, (t,), context)
@@ -1173,6 +1279,9 @@ cdef class Kernel:
         trap = t._trap
         if trap is not None:
             self._unblock(trap)
+            if trap.kind == TRAP_PARK and type(trap.arg) is not WaitList and hasattr(
+                    trap.arg, "_asyncio_future_blocking"):
+                trap.arg.cancel(msg)       # an asyncio future it awaits: cancelled too
             if self._tracer is not None:
                 self._tracer.record(EV_WAKE, W_CANCEL, t._id,
                                     self._current._id if self._current is not None else 0, 0, None)
@@ -1338,15 +1447,123 @@ cdef object _coroutine_of(object target, tuple args, str what):
 
 
 cdef inline Kernel _running_kernel(str what):
+    cdef Kernel k
     if yl_running_kernel == NULL:
-        raise RuntimeError("%s needs a running yieldloop kernel: call it from a task "
-                           "started by yieldloop.run()" % what)
+        k = _loop_kernel()
+        if k is None:
+            raise RuntimeError("%s needs a running yieldloop kernel: call it from a task "
+                               "started by yieldloop.run() or run by yieldloop.Loop" % what)
+        return k
     return <Kernel>yl_running_kernel
 
 
 cdef Kernel running_kernel():
-    """The kernel running in this thread, or None."""
-    return <Kernel>yl_running_kernel if yl_running_kernel != NULL else None
+    """The kernel running in this thread (or the one of the yieldloop.Loop
+    running in it), or None."""
+    return <Kernel>yl_running_kernel if yl_running_kernel != NULL else _loop_kernel()
+
+
+cdef Kernel _loop_kernel():
+    """The kernel front end of the yieldloop.Loop running in this thread
+    (made on first use), or None: native awaitables and spawn() work in
+    asyncio code the Loop runs."""
+    events = sys.modules.get("asyncio.events")
+    if events is None:
+        return None
+    core = getattr(events._get_running_loop(), "_core", None)
+    if type(core) is not Core:
+        return None
+    return kernel_of_core(<Core>core)
+
+
+cdef Kernel kernel_of_core(Core core):
+    """The kernel front end of ``core``: the one running on it, or a guest
+    kernel made for it (a yieldloop.Loop's core), which runs the native
+    tasks spawned from asyncio code and performs the traps asyncio Tasks
+    await. It lives until the Loop closes (see LoopCore.close)."""
+    cdef Kernel k
+    if core.native is not None:
+        return <Kernel>core.native
+    if core.aio is None:
+        raise RuntimeError("this core has no yieldloop.Loop to run a kernel on")
+    _load_task_hooks()
+    k = Kernel.__new__(Kernel)
+    k._sched = core
+    k._ready = core.ready
+    k._timers = core.timers
+    k._poller = core.poller
+    k._guest = True
+    k._aio = core.aio
+    k._inbox_open = True
+    core.native = k
+    core.native_task_type = Task
+    return k
+
+
+cdef foreign_wake_fn _foreign_waker = NULL
+
+
+cdef int set_foreign_waker(foreign_wake_fn fn) except -1:
+    global _foreign_waker
+    _foreign_waker = fn
+    return 0
+
+
+cdef int wake_foreign(object waiter) except -1:
+    """Queue ``waiter`` (a task of another front end) whose trap was answered."""
+    if _foreign_waker == NULL:
+        raise RuntimeError("no front end wakes %r" % (waiter,))
+    return _foreign_waker(waiter)
+
+
+cdef str waiter_name(object waiter):
+    """The name of the task waiting on a trap, whichever its front end."""
+    if type(waiter) is Task:
+        return (<Task>waiter)._get_name()
+    try:
+        return waiter.get_name()
+    except Exception:
+        return _short_repr(waiter)
+
+
+cdef object _future_loop(object fut):
+    """asyncio.futures._get_loop: get_loop(), or else the _loop attribute."""
+    get_loop = getattr(fut, "get_loop", None)
+    if get_loop is not None:
+        return get_loop()
+    return getattr(fut, "_loop", None)
+
+
+@cython.final
+cdef class _FutureWaker:
+    """The done-callback an asyncio future gets from the native task that
+    awaits it: answers the task's PARK trap (nothing if it is done, e.g.
+    the task was cancelled first)."""
+    cdef Trap _trap
+
+    def __call__(self, fut):
+        if not trap_done(self._trap):
+            wake(self._trap, None, None)
+
+
+cdef object _FutureWaker_new(Trap trap):
+    cdef _FutureWaker w = _FutureWaker.__new__(_FutureWaker)
+    w._trap = trap
+    return w
+
+
+# asyncio's _enter_task / _leave_task, loaded with the first Loop attached.
+cdef object _enter_task = None
+cdef object _leave_task = None
+
+
+cdef int _load_task_hooks() except -1:
+    global _enter_task, _leave_task
+    if _enter_task is None:
+        from yieldloop._aio_private import enter_task, leave_task
+        _enter_task = enter_task
+        _leave_task = leave_task
+    return 0
 
 
 cdef Kernel need_kernel(str what):
@@ -1390,6 +1607,13 @@ cdef int wake(Trap trap, object value, object exc) except -1:
         trap.exc = exc
         trap.state = TS_READY
         return 0
+    if type(trap.task) is not Task:
+        # An asyncio Task awaiting a native primitive (_bridge.pyx).
+        waiter, trap.task = trap.task, None
+        trap.result = value
+        trap.exc = exc
+        trap.state = TS_READY
+        return wake_foreign(waiter)
     t = <Task>trap.task
     if t._kernel is None:
         return 0                 # abandoned by a hard stop (Kernel._release)
@@ -1405,7 +1629,8 @@ cdef int discard(Trap trap) except -1:
     if trap_done(trap):
         return 0
     if trap.task is not None:
-        (<Task>trap.task)._trap = None
+        if type(trap.task) is Task:
+            (<Task>trap.task)._trap = None
         trap.task = None
     trap.cancelled = True
     trap.state = TS_DONE
@@ -1449,8 +1674,12 @@ def spawn(coro, *args, name=None):
 @cython.embedsignature(True)
 @cython.binding(False)
 def current_task():
-    """The Task running now (None outside a task step)."""
-    return _running_kernel("current_task()")._current
+    """The Task running now (None outside a task step): a native Task, or,
+    in asyncio code run by yieldloop.Loop, asyncio's current task."""
+    cdef Kernel k = _running_kernel("current_task()")
+    if k._current is None and k._aio is not None:
+        return sys.modules["asyncio"].current_task(k._aio)
+    return k._current
 
 
 def notify_closing(fileobj):

@@ -33,6 +33,7 @@ paths.
 """
 cimport cython
 from yieldloop._loopbase cimport LoopBase, push_ready
+from yieldloop._kernel cimport Kernel
 from yieldloop._aiofuture cimport new_future
 from yieldloop._aiotask cimport (
     Task, new_task, task_step_callable, is_eager_task_factory, create_eager_task)
@@ -464,12 +465,33 @@ cdef class LoopCore(LoopBase):
             self._current_handle = None
         return 0
 
+    # --- signals: asyncio's handlers, read from the core's wake-up pipe
+
+    def add_signal_handler(self, sig, callback, *args):
+        """Call ``callback(*args)`` when signal ``sig`` arrives (main thread)."""
+        super().add_signal_handler(sig, callback, *args)
+        # The signal numbers come through the wake-up pipe: poll it in every
+        # iteration, even when tasks are ready and no fd has a waiter.
+        self._sched.busy_poll = True
+
+    def remove_signal_handler(self, sig):
+        """Remove the handler of ``sig``; True if there was one."""
+        removed = super().remove_signal_handler(sig)
+        self._sched.busy_poll = bool(self._signal_handlers)
+        return removed
+
     def close(self):
         """Close the loop: asyncio's own closing, then the core's queues,
-        timers and poller."""
+        timers and poller (and the native tasks asyncio code spawned)."""
         super().close()
         if self.is_closed() and not self._closed_c:
             self._closed_c = True
+            native = self._sched.native
+            if native is not None and (<Kernel>native)._guest:
+                # Native tasks still alive are let go, as a kernel stopped
+                # hard lets go of its own (Kernel._release).
+                (<Kernel>native)._release()
+                (<Kernel>native)._aio = None
             self._sched.close()
             self._fileobjs.clear()
             # No cycle left between the core and the loop.
@@ -568,9 +590,15 @@ class _CallbackMap(Mapping):
 
 
 cdef object _key(LoopCore core, int fd):
-    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None."""
+    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None.
+    Only the loop's own (persistent) waiters count: native tasks' waits on
+    the same core are not callbacks."""
     reader = core._poller_c.waiter(fd, YL_READ)
     writer = core._poller_c.waiter(fd, YL_WRITE)
+    if reader is not None and not core._poller_c.persistent_waiter(fd, YL_READ):
+        reader = None
+    if writer is not None and not core._poller_c.persistent_waiter(fd, YL_WRITE):
+        writer = None
     if reader is None and writer is None:
         return None
     mask = (selectors.EVENT_READ if reader is not None else 0) | (
@@ -587,10 +615,10 @@ cdef list _keys(LoopCore core):
     if core._closed_c:
         return keys
     while left > 0:
+        left -= (core._poller_c.waiter(fd, YL_READ) is not None) + (
+            core._poller_c.waiter(fd, YL_WRITE) is not None)
         key = _key(core, fd)
         if key is not None:
             keys.append(key)
-            left -= (key.events & selectors.EVENT_READ != 0) + (
-                key.events & selectors.EVENT_WRITE != 0)
         fd += 1
     return keys

@@ -24,16 +24,34 @@ cdef object _extract_stack():
     return extract_stack(sys._getframe(0))
 
 
+# The core the next Loop made is to run on (_make_on_core), else None.
+cdef Core _next_core = None
+
+
+def _make_on_core(cls, Core core):
+    """A new ``cls`` (yieldloop.Loop) on ``core``, a kernel's (yieldloop.run
+    gives asyncio code this loop), instead of a core of its own."""
+    global _next_core
+    if core.aio is not None:
+        raise RuntimeError("this core has a yieldloop.Loop already")
+    _next_core = core
+    try:
+        return cls()
+    finally:
+        _next_core = None
+
+
 cdef class LoopBase(FrontEnd):
     """The scheduler core and scheduling flags of yieldloop.Loop."""
 
     def __cinit__(self, *args, **kwargs):
-        self._sched = Core()
-        self._sched.open_poller()
+        global _next_core
+        if _next_core is not None:
+            self._sched, _next_core = _next_core, None
+        else:
+            self._sched = Core()
+            self._sched.open_poller()
         self._sched.aio = self
-        # Its readers and writers are persistent; asyncio's signal handling
-        # reads the wake-up pipe, so the loop polls in every iteration.
-        self._sched.busy_poll = True
         self._ready_c = self._sched.ready
 
     cdef _check_open(self):
