@@ -815,6 +815,16 @@ cdef class Kernel:
         """A step while a yieldloop.Loop shares the core: asyncio's
         current_task() is the native task meanwhile (asyncio.timeout,
         wait_for and TaskGroup ask for it)."""
+        cdef dict current
+        if _current_tasks is not None:
+            # Python 3.10-3.13: asyncio's own map of current tasks, which
+            # its _enter_task/_leave_task fill, set directly (the cheap way).
+            current = <dict>_current_tasks
+            current[self._aio] = t
+            try:
+                return self._step(t)
+            finally:
+                del current[self._aio]
         _enter_task(self._aio, t)
         try:
             return self._step(t)
@@ -1557,12 +1567,16 @@ cdef object _enter_task = None
 cdef object _leave_task = None
 
 
+cdef object _current_tasks = None     # asyncio's dict loop -> current task (3.10-3.13)
+
+
 cdef int _load_task_hooks() except -1:
-    global _enter_task, _leave_task
+    global _enter_task, _leave_task, _current_tasks
     if _enter_task is None:
-        from yieldloop._aio_private import enter_task, leave_task
+        from yieldloop._aio_private import enter_task, leave_task, current_tasks
         _enter_task = enter_task
         _leave_task = leave_task
+        _current_tasks = current_tasks
     return 0
 
 
