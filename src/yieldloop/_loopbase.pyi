@@ -3,8 +3,10 @@ scheduler core (its ready queue) and the flags its fast paths read."""
 
 from typing_extensions import disjoint_base
 
-from ._core import FrontEnd
+from ._core import Core, FrontEnd
 
 @disjoint_base
 class LoopBase(FrontEnd):
     """The scheduler core and scheduling flags of yieldloop.Loop."""
+
+def _make_on_core(cls: type[LoopBase], core: Core) -> LoopBase: ...
