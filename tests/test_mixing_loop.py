@@ -235,3 +235,14 @@ def test_spawn_from_asyncio_code_on_asyncios_own_loop_is_still_refused():
 
     with pytest.raises(RuntimeError, match="needs a running yieldloop kernel"):
         asyncio.run(main())
+
+
+def test_kernel_of_a_closed_loop_refuses_calls_from_other_threads():
+    holder = {}
+
+    async def main():
+        holder["kernel"] = yl.current_kernel()
+
+    run(main)
+    with pytest.raises(RuntimeError, match="not running"):
+        holder["kernel"].call_soon_threadsafe(print, "never")

@@ -194,3 +194,16 @@ def test_future_of_another_loop_in_a_native_task_is_refused():
             yl.run(main)
     finally:
         other.close()
+
+
+def test_run_from_asyncio_code_leaves_that_loops_running_marker_alone():
+    async def native():
+        await yl.sleep(0)
+        return "native"
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        result = yl.run(native)
+        return result, asyncio.get_running_loop() is loop
+
+    assert asyncio.run(main()) == ("native", True)

@@ -544,6 +544,9 @@ cdef class Kernel:
         asyncio's running loop while it runs, so that asyncio code works in
         native tasks (and native awaitables in its tasks)."""
         import threading
+        from asyncio.events import _get_running_loop
+        if _get_running_loop() is not None:
+            return 0                # run() from asyncio code: that loop stays the running one
         from yieldloop.loop import _loop_on_core
         from yieldloop._aio_private import set_running_loop
         _load_task_hooks()

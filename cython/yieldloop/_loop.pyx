@@ -490,6 +490,7 @@ cdef class LoopCore(LoopBase):
             if native is not None and (<Kernel>native)._guest:
                 # Native tasks still alive are let go, as a kernel stopped
                 # hard lets go of its own (Kernel._release).
+                (<Kernel>native)._inbox_open = False    # its call_soon_threadsafe() refuses now
                 (<Kernel>native)._release()
                 (<Kernel>native)._aio = None
             self._sched.close()
