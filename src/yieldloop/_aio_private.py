@@ -122,7 +122,12 @@ PRIVATE_NAMES = (
     # Module-level functions and classes (imported above).
     Entry("asyncio.unix_events", "_UnixSelectorEventLoop", "call"),
     Entry("asyncio.events", "_set_running_loop", "call"),
-    Entry("asyncio.events", "_get_running_loop", "call"),
+    Entry(
+        "asyncio.events",
+        "_get_running_loop",
+        "call",
+        "also by the kernel: the running yieldloop.Loop's core, a run started from asyncio code",
+    ),
     Entry("asyncio.base_events", "_set_nodelay", "call"),
     Entry("asyncio.futures", "_set_result_unless_cancelled", "call"),
     Entry("asyncio.constants", "_SendfileMode", "call"),
@@ -227,6 +232,12 @@ PRIVATE_NAMES = (
         "the wake-up pipe's write end (add_signal_handler's set_wakeup_fd)",
     ),
     Entry(_BASE, "_internal_fds", "attribute", "counts the wake-up pipe as the self-pipe"),
+    Entry(
+        "asyncio.unix_events._UnixSelectorEventLoop",
+        "_signal_handlers",
+        "attribute",
+        "remove_signal_handler(): poll when busy while any is left",
+    ),
     Entry(_BASE, "_debug", "attribute"),
     Entry(_BASE, "_stopping", "attribute"),
     Entry(_BASE, "_thread_id", "attribute"),
