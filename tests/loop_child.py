@@ -41,7 +41,7 @@ _before = _fds()
 _loop = yieldloop.new_event_loop() if LOOP == "yieldloop" else asyncio.new_event_loop()
 asyncio.set_event_loop(_loop)
 _loop.set_exception_handler(handler)
-_waiters0 = _loop._core_stats["fds"] if LOOP == "yieldloop" else 0   # the self-pipe
+_waiters0 = _loop._core_stats["fds"] if LOOP == "yieldloop" else 0
 try:
     out("exit", _loop.run_until_complete(main()))
     _loop.run_until_complete(_loop.shutdown_asyncgens())

@@ -44,6 +44,8 @@ def _instance_attrs():
 def test_private_name_exists_on_this_python(entry):
     if sys.version_info < entry.since:
         pytest.skip(f"{entry.name} is used from Python {'.'.join(map(str, entry.since))} on")
+    if sys.version_info >= entry.until:
+        pytest.skip(f"{entry.name} is used up to Python {'.'.join(map(str, entry.until))}")
     owner = _resolve(entry.owner)
     if entry.use == "attribute":
         assert entry.name in _instance_attrs(), f"{entry.owner} has no {entry.name}"

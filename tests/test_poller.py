@@ -394,3 +394,117 @@ def test_poller_fds_are_closed_by_close():
     assert open_fds() == before + 3      # poll fd + wake-up pipe
     p.close_poller()
     assert open_fds() == before
+
+
+# --- one poller, both modes: each waiter is one-shot or persistent
+
+
+def test_persistent_waiter_stays_armed_on_a_oneshot_poller(pipe):
+    r, w = pipe
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "reader", persistent=True)
+        os.write(w, b"x")
+        assert p.wait(1.0) == [(r, READ)]
+        assert p.armed_fds == 1               # not disarmed by its event
+        if sys.platform.startswith("linux"):
+            assert epoll_state.armed(r, p.fileno())
+        assert p.wait(1.0) == [(r, READ)]     # reported again, no system call
+    finally:
+        p.close_poller()
+
+
+def test_oneshot_waiter_is_disarmed_on_a_persistent_poller(pipe):
+    r, w = pipe
+    p = Poller()
+    try:
+        p.add_reader(r, "reader", persistent=False)
+        os.write(w, b"x")
+        assert p.wait(1.0) == [(r, READ)]
+        assert p.armed_fds == 0 and p.registered_fds == 1
+        if sys.platform.startswith("linux"):
+            assert not epoll_state.armed(r, p.fileno())
+    finally:
+        p.close_poller()
+
+
+def test_fd_with_one_persistent_side_keeps_the_other_sides_event_from_disarming_it():
+    a, b = socket.socketpair()
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(a.fileno(), "r", a, persistent=True)
+        p.add_writer(a.fileno(), "w", a)      # one-shot
+        assert p.wait(1.0) == [(a.fileno(), WRITE)]
+        assert p.remove_writer(a.fileno()) == "w"
+        # The one-shot side went with its waiter; the persistent one stays.
+        assert p.wait(0) == []
+        if sys.platform.startswith("linux"):
+            # Read interest alone, level-triggered (EPOLLONESHOT is 1 << 30).
+            kept = epoll_state.EPOLLIN | epoll_state.EPOLLOUT | (1 << 30)
+            assert [m & kept for m in epoll_state.masks(a.fileno(), p.fileno())] == [
+                epoll_state.EPOLLIN]
+        b.send(b"x")
+        assert p.wait(1.0) == [(a.fileno(), READ)]
+        assert p.wait(1.0) == [(a.fileno(), READ)]
+    finally:
+        p.close_poller()
+        a.close()
+        b.close()
+
+
+def test_registration_turns_oneshot_when_its_persistent_waiter_goes():
+    a, b = socket.socketpair()
+    p = Poller(oneshot=True)
+    try:
+        p.add_writer(a.fileno(), "w", a, persistent=True)
+        p.add_reader(a.fileno(), "r", a)      # one-shot
+        assert p.remove_writer(a.fileno()) == "w"
+        b.send(b"x")
+        assert p.wait(1.0) == [(a.fileno(), READ)]
+        assert p.armed_fds == 0               # one-shot again: disarmed by its event
+        assert p.remove_reader(a.fileno()) == "r"
+        assert p.registered_fds == 1          # left disarmed for the next wait to re-arm
+    finally:
+        p.close_poller()
+        a.close()
+        b.close()
+
+
+def test_removing_the_last_persistent_waiter_removes_the_registration(pipe):
+    r, w = pipe
+    p = Poller(oneshot=True)
+    try:
+        p.add_reader(r, "reader", persistent=True)
+        p.remove_reader(r)
+        assert p.registered_fds == 0
+        if sys.platform.startswith("linux"):
+            assert not epoll_state.registered(r, p.fileno())
+    finally:
+        p.close_poller()
+
+
+# --- the wake-up pipe carries Python's signal numbers
+
+
+def test_signal_numbers_written_to_the_wakeup_pipe_are_kept_for_the_caller():
+    import signal
+
+    p = Poller()
+    old_handler = signal.signal(signal.SIGUSR1, lambda *a: None)
+    old_fd = signal.set_wakeup_fd(p.wakeup_fd, warn_on_full_buffer=False)
+    try:
+        signal.raise_signal(signal.SIGUSR1)
+        signal.raise_signal(signal.SIGUSR1)
+        assert p.wait(1.0) == []              # the pipe itself is never an event
+        assert p.signal_bytes() == bytes([signal.SIGUSR1, signal.SIGUSR1])
+        assert p.signal_bytes() is None       # taken once
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGUSR1, old_handler)
+        p.close_poller()
+
+
+def test_wakeups_from_threads_are_not_taken_for_signals(poller):
+    poller.wake()
+    assert poller.wait(1.0) == []
+    assert poller.signal_bytes() is None

@@ -290,5 +290,5 @@ def test_trap_driven_outside_a_kernel_says_so():
     trap = yl.sleep(1)
     it = trap.__await__()
     assert next(it) is trap
-    with pytest.raises(RuntimeError, match="only work in tasks run by yieldloop.run"):
+    with pytest.raises(RuntimeError, match=r"in a task neither yieldloop.run\(\) nor yieldloop.Loop runs"):
         next(it)

@@ -23,6 +23,7 @@ cdef class Task(Future):
     cdef int _step(self, object exc, bint enter) except -1
     cdef int _step_body(self, object exc) except -1
     cdef int _handle_yield(self, object result) except -1
+    cdef int _await_trap(self, object trap) except -1
     cdef int _eager_start(self) except -1
     cdef bint _cancel_task(self, object msg) except -1
 

@@ -35,6 +35,9 @@ from yieldloop._loopbase cimport LoopBase, push_ready
 from yieldloop._aiofuture cimport (
     Future, ST_PENDING, ST_CANCELLED, ST_FINISHED, yl_type_drop, yl_aio_steal)
 from yieldloop._throw cimport throw_into
+from yieldloop._traps cimport Trap
+from yieldloop._kernel cimport Kernel, kernel_of_core, set_foreign_waker
+from yieldloop._bridge cimport take_foreign_trap, cancel_foreign_wait
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, yl_send)
@@ -330,6 +333,8 @@ cdef class Task(Future):
         if result is None:
             # A bare yield: run again in the next iteration.
             return self._schedule_step(None)
+        if type(result) is Trap and self._core is not None:
+            return self._await_trap(<Trap>result)
         blocking = getattr(result, "_asyncio_future_blocking", None)
         if blocking is not None:
             # A future of another kind (asyncio's own, a gather...).
@@ -352,6 +357,19 @@ cdef class Task(Future):
                 % (self, result)))
         return self._schedule_step(RuntimeError("Task got bad yield: %r" % (result,)))
 
+    cdef int _await_trap(self, object trap) except -1:
+        """A native awaitable's trap: the kernel of the loop's core performs
+        it with this task as its waiter (_bridge.pyx)."""
+        cdef Kernel k = kernel_of_core(self._core._sched)
+        exc = take_foreign_trap(k, self, <Trap>trap)
+        if exc is not None:
+            return self._schedule_step(exc)
+        self._fut_waiter_v = trap
+        if self._must_cancel:
+            if cancel_foreign_wait(k, <Trap>trap, self._cancel_msg):
+                self._must_cancel = False
+        return 0
+
     cdef bint _cancel_task(self, object msg) except -1:
         cdef object w
         self._log_tb = False
@@ -365,6 +383,9 @@ cdef class Task(Future):
                     return True
             elif type(w) is Future:
                 if (<Future>w)._cancel(msg):
+                    return True
+            elif type(w) is Trap:
+                if cancel_foreign_wait(kernel_of_core(self._core._sched), <Trap>w, msg):
                     return True
             elif w.cancel(msg):
                 return True
@@ -550,6 +571,21 @@ cdef class _TaskCall:
     @property
     def __qualname__(self):
         return "Task.task_wakeup" if self._wakeup else "Task.task_step"
+
+
+cdef int _wake_on_trap(object waiter) except -1:
+    """The kernel answered the trap an asyncio Task of ours awaits: queue
+    its next step (nothing if it is done, or its loop closed)."""
+    cdef Task t
+    if type(waiter) is not Task:
+        return 0
+    t = <Task>waiter
+    if t._state != ST_PENDING or t._core is None or t._core._closed_c:
+        return 0
+    return t._schedule_step(None)
+
+
+set_foreign_waker(_wake_on_trap)
 
 
 # asyncio's Task has these from some version on; so do we.

@@ -7,6 +7,7 @@ from yieldloop._poller cimport Poller
 from yieldloop._traps cimport Trap
 from yieldloop._handles cimport Handle
 from yieldloop._tracer cimport Tracer
+from yieldloop._core cimport Core, FrontEnd
 
 cdef enum TaskState:
     TASK_PENDING = 0     # not finished: ready, running or blocked on a trap
@@ -49,7 +50,10 @@ cdef class Task:
 
 
 @cython.final
-cdef class Kernel:
+cdef class Kernel(FrontEnd):
+    # The scheduler core the kernel runs on (_core.pyx); _ready, _timers
+    # and _poller are the core's own (same objects), named for the hot paths.
+    cdef Core _sched
     cdef ReadyQueue _ready
     cdef TimerHeap _timers
     cdef Poller _poller
@@ -65,8 +69,6 @@ cdef class Kernel:
     cdef bint _sigint_pending        # set by the SIGINT handler, acted on by the loop
     cdef bint _stop_now              # a second Ctrl-C came: stop at the next iteration
     cdef int _interrupts             # Ctrl-C presses seen in this run
-    cdef object _inbox               # deque of Handles from other threads
-    cdef bint _inbox_pending         # set by other threads after appending to _inbox
     cdef bint _inbox_open            # call_soon_threadsafe() accepts calls (see _shut_down)
     cdef object _saved_hooks         # the asyncgen hooks run() replaced, or None
     cdef object _executor            # to_thread()'s pool (made on first use)
@@ -74,19 +76,29 @@ cdef class Kernel:
     cdef Tracer _tracer              # records what the kernel does, or None
     cdef object _clock               # run(clock=...): the run's clock, or None (C monotonic)
     cdef list _signal_receivers      # open_signal_receiver()s open in this run, or None
+    # Mixing (see _bridge.pyx): the yieldloop.Loop on the same core, whose
+    # futures native tasks may await, or None; set for a guest kernel (made
+    # for a Loop's core, not run by run()) too.
+    cdef object _aio
+    cdef bint _guest
 
     cdef Task _spawn(self, object coro, object name, object context=*)
     cdef double _now(self) except? -1.0
     cdef double _clock_time(self) except? -1.0
     cdef int _poll_on_clock(self, double deadline) except -1
     cdef int _run_once(self) except -1
-    cdef int _poll(self, double timeout) except -1
     cdef int _step(self, Task t) except -1
     cdef int _dispatch(self, Task t, object value) except -1
     cdef int _take_trap(self, Task t, Trap trap) except -1
     cdef int _await_other(self, Task t, object value) except -1
     cdef int _trace_trap(self, Task t, Trap trap) except -1
     cdef int _answer(self, Task t, Trap trap, object result, object exc) except -1
+    cdef int _answer_any(self, Trap trap, object result, object exc) except -1
+    cdef int _park_on_future(self, Task t, object fut) except -1
+    cdef int _step_entered(self, Task t) except -1
+    cdef int _attach_loop(self) except -1
+    cdef int _detach_loop(self) except -1
+    cdef int _cancel_aio_tasks(self) except -1
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1
     cdef int _deliver_ready(self, Task t, Trap trap) except -1
     cdef int _unblock(self, Trap trap) except -1
@@ -99,13 +111,10 @@ cdef class Kernel:
     cdef int _shut_down(self) except -1
     cdef int _drain_executor(self) except -1
     cdef int _check_not_forked(self) except -1
-    cdef int _run_handle(self, Handle h) except -1
-    cdef int _drain_inbox(self) except -1
     cdef Handle _call_soon(self, object fn, tuple args, object context)
     cdef Handle _call_at(self, double when, object fn, tuple args, object context)
     cdef object _get_executor(self)
     cdef int _shutdown_asyncgens(self) except -1
-    cdef int _fd_ready(self, object waiter) except -1
     cdef bint _evict_stale(self, Trap trap, int side) except -1
     # I/O callbacks for the layers above (streams): `h` goes to the ready
     # queue when `fd` is ready for `side`.
@@ -113,6 +122,16 @@ cdef class Kernel:
     cdef object unwatch_fd(self, int fd, int side)
     cdef int close_fd(self, int fd) except -1
 
+
+# A trap awaited by a task of another front end (an asyncio Task of
+# yieldloop.Loop) is answered, then its waiter woken through this function,
+# which that front end registers.
+ctypedef int (*foreign_wake_fn)(object waiter) except -1
+cdef int set_foreign_waker(foreign_wake_fn fn) except -1
+cdef int wake_foreign(object waiter) except -1
+# The kernel front end of a core: its own, or a guest one made for it.
+cdef Kernel kernel_of_core(Core core)
+cdef str waiter_name(object waiter)
 
 # For the primitives built on the kernel (sync, queues, structured, threads).
 cdef Kernel running_kernel()

@@ -14,10 +14,14 @@ happens next:
   enclosing iterators on the task's stack;
 - anything else: a TypeError is thrown into that task alone.
 
-One loop iteration: poll (without waiting if tasks are ready, and only when
-some fd has a waiter), answer due timers, then run the tasks that were ready
-when the iteration began. Tasks made ready meanwhile run in the next one, so
-I/O is polled between batches and ready tasks run FIFO.
+The run loop is the scheduler core's (_core.pyx), which the kernel drives
+as one of its front ends: one iteration polls (without waiting if tasks are
+ready, and only when some fd has a waiter), answers due timers, then runs
+the tasks that were ready when the iteration began. Tasks made ready
+meanwhile run in the next one, so I/O is polled between batches and ready
+tasks run FIFO. The kernel's own part of an iteration is what is native:
+Ctrl-C, a second Ctrl-C, a forked child; the step of a task; answering a
+trap whose timer or fd came; the rules for a failing callback.
 
 Invariants:
 - a live task is referenced by the kernel (its live list) and is in exactly
@@ -33,7 +37,8 @@ from cpython.ref cimport Py_INCREF, Py_DECREF
 from cpython.exc cimport PyErr_Occurred
 from yieldloop._readyqueue cimport ReadyQueue, _steal
 from yieldloop._timerheap cimport TimerHeap
-from yieldloop._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
+from yieldloop._poller cimport Poller, YL_READ, YL_WRITE
+from yieldloop._core cimport Core, FrontEnd
 from yieldloop._traps cimport (
     Trap, make_trap, trap_done, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE,
     TRAP_JOIN, TRAP_PARK, TS_FRESH, TS_AWAITING, TS_BARE, TS_READY, TS_DONE)
@@ -54,7 +59,6 @@ from yieldloop.includes.capi cimport (
 
 import os
 import sys
-from collections import deque
 from yieldloop._errors import BusyResourceError, ClosedResourceError, explain_foreign_error
 
 cdef extern from *:
@@ -380,7 +384,8 @@ cdef class Task:
 @cython.final
 cdef class Kernel:
     """Kernel()\n--\n
-    One scheduler: a ready queue, a timer heap and a poller.
+    The native front end of a scheduler core (a ready queue, a timer heap
+    and a poller; see _core.pyx).
 
     ``yieldloop.run(main)`` makes one and runs it; make your own to look at
     ``stats()`` after a run:
@@ -391,9 +396,9 @@ cdef class Kernel:
     """
 
     def __cinit__(self):
-        self._ready = ReadyQueue()
-        self._timers = TimerHeap()
-        self._inbox = deque()
+        self._sched = Core()
+        self._ready = self._sched.ready
+        self._timers = self._sched.timers
 
     def run(self, main, *args, trace=None, clock=None):
         """Run ``main`` (a coroutine or generator, or a function returning one,
@@ -408,6 +413,10 @@ cdef class Kernel:
         """
         cdef Task m = None
         cdef Poller poller
+        if self._guest:
+            _discard(main)
+            raise RuntimeError("this kernel runs the native tasks of a yieldloop.Loop: "
+                               "it is run by the Loop, not by run()")
         if yl_running_kernel != NULL:
             _discard(main)
             raise RuntimeError(
@@ -439,13 +448,16 @@ cdef class Kernel:
             trace_file = None
             if trace is not None and not isinstance(trace, Tracer):
                 trace_file, trace = trace, Tracer()
-            poller = Poller(oneshot=True)
+            poller = self._sched.open_poller()
         except BaseException:
             _discard(coro)
             raise
         self._tracer = trace
         self._poller = poller
         self._clock = clock
+        self._sched.native = self
+        self._sched.native_task_type = Task
+        self._sched.clock = self if clock is not None else None
         self._abort = None
         self._interrupts = 0
         self._sigint_pending = False
@@ -465,6 +477,8 @@ cdef class Kernel:
             sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter,
                                    finalizer=self._asyncgen_finalizer)
             self._saved_hooks = hooks
+            if "asyncio" in sys.modules:
+                self._attach_loop()
             m = self._main = self._spawn(coro, "main")
             coro = None
             try:
@@ -487,6 +501,8 @@ cdef class Kernel:
             yl_running_kernel = NULL
             self._running = False
             self._main = None
+            if self._aio is not None:
+                self._detach_loop()
             self._release()
             if coro is not None:
                 _discard(coro)             # it never became a task
@@ -506,6 +522,8 @@ cdef class Kernel:
         """After main: as asyncio.run, cancel and await the tasks left, close
         the async generators left open, and wait for to_thread() calls still
         running; then stop taking calls from other threads."""
+        if self._aio is not None:
+            self._cancel_aio_tasks()
         while self.live_tasks:
             self._cancel_all()
             self._run_once()
@@ -520,10 +538,54 @@ cdef class Kernel:
         # From now on call_soon_threadsafe() raises. The calls taken before
         # run, exactly once; tasks they start are cancelled, as above.
         self._inbox_open = False
-        self._drain_inbox()
+        self._sched.drain_inbox()
         while self._ready.count() or self.live_tasks:
             self._cancel_all()
             self._run_once()
+        return 0
+
+    # --- the yieldloop.Loop of a run (see _bridge.pyx for how the two mix)
+
+    cdef int _attach_loop(self) except -1:
+        """asyncio is imported: the run gets a yieldloop.Loop on its core,
+        asyncio's running loop while it runs, so that asyncio code works in
+        native tasks (and native awaitables in its tasks)."""
+        import threading
+        from asyncio.events import _get_running_loop
+        if _get_running_loop() is not None:
+            return 0                # run() from asyncio code: that loop stays the running one
+        from yieldloop.loop import _loop_on_core
+        from yieldloop._aio_private import set_running_loop
+        _load_task_hooks()
+        loop = _loop_on_core(self._sched)
+        loop._thread_id = threading.get_ident()
+        set_running_loop(loop)
+        self._aio = loop
+        return 0
+
+    cdef int _detach_loop(self) except -1:
+        from yieldloop._aio_private import set_running_loop
+        loop, self._aio = self._aio, None
+        set_running_loop(None)
+        loop._thread_id = None
+        loop.close()
+        return 0
+
+    cdef int _cancel_aio_tasks(self) except -1:
+        """At the end of a run, as asyncio.run does: cancel the Loop's tasks
+        left (once each) and run until they are done, native tasks they
+        wait for included."""
+        all_tasks = sys.modules["asyncio"].all_tasks
+        cancelled = set()
+        tasks = all_tasks(self._aio)
+        while tasks:
+            for t in tasks:
+                if id(t) not in cancelled:
+                    cancelled.add(id(t))
+                    t.cancel()
+            self._cancel_all()
+            self._run_once()
+            tasks = all_tasks(self._aio)
         return 0
 
     cdef int _drain_executor(self) except -1:
@@ -567,6 +629,13 @@ cdef class Kernel:
     def running(self):
         """True while run() is executing."""
         return self._running
+
+    @property
+    def core(self):
+        """The scheduler core the kernel runs on (yieldloop._core.Core): its
+        ready queue, timer heap and poller, shared with a yieldloop.Loop
+        running in the same run."""
+        return self._sched
 
     @property
     def poller(self):
@@ -615,8 +684,8 @@ cdef class Kernel:
         if timeout < 0.0:
             timeout = 0.0
         primed = threshold < timeout
-        self._poll(threshold if primed else timeout)
-        if (primed and not self._ready.count() and not self._inbox_pending
+        self._sched.poll(threshold if primed else timeout)
+        if (primed and not self._ready.count() and not self._sched.inbox_pending
                 and not self._sigint_pending and not self._stop_now):
             now = self._clock_time()
             if deadline > now:
@@ -644,9 +713,7 @@ cdef class Kernel:
         # (and runs it) or refused here: never lost, never run twice.
         if not self._inbox_open:
             raise RuntimeError("the kernel is not running")
-        self._inbox.append(h)
-        self._inbox_pending = True
-        self._poller.wakeup()
+        self._sched.post(h)
         return h
 
     def run_coroutine_threadsafe(self, coro):
@@ -737,10 +804,8 @@ cdef class Kernel:
         return t
 
     cdef int _run_once(self) except -1:
-        cdef double deadline, timeout, now
-        cdef Py_ssize_t n
-        cdef object due, item
-        cdef Trap trap
+        """One iteration of the core's run loop, after the kernel's own
+        checks: a forked child, a second Ctrl-C, a first one."""
         if self._poller._forked:
             self._check_not_forked()
         if self._stop_now:
@@ -748,68 +813,60 @@ cdef class Kernel:
             raise KeyboardInterrupt()
         if self._sigint_pending:
             self._interrupt()
-        if self._inbox_pending:
-            self._drain_inbox()
-        if self._ready.count():
-            if self._poller.nwaiters:
-                self._poll(0.0)
-            else:
-                PyErr_CheckSignals()
-        else:
-            deadline = self._timers.next_deadline()
-            if deadline == INFINITY:
-                self._poll(-1.0)
-            elif self._clock is None:
-                timeout = deadline - yl_monotonic()
-                self._poll(timeout if timeout > 0.0 else 0.0)
-            else:
-                self._poll_on_clock(deadline)
-        if self._timers.live():
-            now = self._now()
-            while True:
-                due = self._timers.pop_due(now)
-                if due is None:
-                    break
-                if type(due) is Trap:
-                    trap = <Trap>due
-                    if self._tracer is not None:
-                        self._tracer.record(EV_WAKE, W_TIMER, (<Task>trap.task)._id, 0,
-                                            trap.timer.when, None)
-                    self._answer(<Task>trap.task, trap, None, None)
-                else:
-                    (<Handle>due).heap = None
-                    self._ready.push(due)
-        n = self._ready.count()
-        while n > 0:
-            n -= 1
-            item = self._ready.pop()
-            if type(item) is Task:
-                self._step(<Task>item)
-            else:
-                self._run_handle(<Handle>item)
-        return 0
+        return self._sched.run_once(False)
 
-    cdef int _run_handle(self, Handle h) except -1:
-        if h.cancelled_:
-            return 0
+    # --- what the core calls back (FrontEnd, see _core.pxd)
+
+    cdef int step(self, object task) except -1:
+        if self._aio is None:
+            return self._step(<Task>task)
+        return self._step_entered(<Task>task)
+
+    cdef int _step_entered(self, Task t) except -1:
+        """A step while a yieldloop.Loop shares the core: asyncio's
+        current_task() is the native task meanwhile (asyncio.timeout,
+        wait_for and TaskGroup ask for it)."""
+        cdef dict current
+        if _current_tasks is not None:
+            # Python 3.10-3.13: asyncio's own map of current tasks, which
+            # its _enter_task/_leave_task fill, set directly (the cheap way).
+            current = <dict>_current_tasks
+            current[self._aio] = t
+            try:
+                return self._step(t)
+            finally:
+                del current[self._aio]
+        _enter_task(self._aio, t)
         try:
-            h.run()
-        except (KeyboardInterrupt, SystemExit) as e:
+            return self._step(t)
+        finally:
+            _leave_task(self._aio, t)
+
+    cdef int trap_ready(self, Trap trap, bint by_timer) except -1:
+        if type(trap.task) is not Task:
+            return self._answer_any(trap, None, None)      # an asyncio Task's (_bridge.pyx)
+        if self._tracer is not None:
+            if by_timer:
+                self._tracer.record(EV_WAKE, W_TIMER, (<Task>trap.task)._id, 0,
+                                    trap.timer.when, None)
+            else:
+                self._tracer.record(EV_WAKE, W_FD, (<Task>trap.task)._id, 0, trap.fd, None)
+        return self._answer(<Task>trap.task, trap, None, None)
+
+    cdef int handle_failed(self, Handle h, object exc) except -1:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self._stop_now = False      # a second Ctrl-C, if it was one: not lost
             if self._abort is None:
-                self._abort = e         # stop, as asyncio's loop does
-        except BaseException as e:
-            _report_callback_error(h, e)
-        h.fn = None
-        h.args = None
+                self._abort = exc       # stop, as asyncio's loop does
+        else:
+            _report_callback_error(h, exc)
         return 0
 
-    cdef int _drain_inbox(self) except -1:
-        """Move what other threads handed over into the ready queue."""
-        self._inbox_pending = False
-        while self._inbox:
-            self._ready.push(self._inbox.popleft())
-        return 0
+    cdef double clock_now(self) except? -1.0:
+        return self._clock_time()
+
+    cdef int wait_for_timer(self, double deadline) except -1:
+        return self._poll_on_clock(deadline)
 
     cdef Handle _call_soon(self, object fn, tuple args, object context):
         cdef Handle h = new_handle(fn, args, context)
@@ -837,35 +894,6 @@ cdef class Kernel:
             self._executor = ThreadPoolExecutor(thread_name_prefix="yieldloop")
         return self._executor
 
-    cdef int _poll(self, double timeout) except -1:
-        cdef int i, n, fd, flags
-        cdef object w
-        cdef Trap trap
-        n = self._poller.poll(timeout)
-        PyErr_CheckSignals()
-        for i in range(n):
-            fd = self._poller.event_fd(i)
-            flags = self._poller.event_flags(i)
-            if flags & (YL_READ | YL_ERROR):
-                w = self._poller.unwatch(fd, YL_READ)
-                if w is not None:
-                    self._fd_ready(w)
-            if flags & (YL_WRITE | YL_ERROR):
-                w = self._poller.unwatch(fd, YL_WRITE)
-                if w is not None:
-                    self._fd_ready(w)
-        return 0
-
-    cdef int _fd_ready(self, object waiter) except -1:
-        cdef Trap trap
-        if type(waiter) is Trap:
-            trap = <Trap>waiter
-            if self._tracer is not None:
-                self._tracer.record(EV_WAKE, W_FD, (<Task>trap.task)._id, 0, trap.fd, None)
-            return self._answer(<Task>trap.task, trap, None, None)
-        self._ready.push(waiter)         # an I/O callback (Handle)
-        return 0
-
     cdef int watch_fd(self, int fd, int side, Handle h, object owner) except -1:
         return self._poller.watch(fd, side, h, owner)
 
@@ -881,11 +909,11 @@ cdef class Kernel:
             w = self._poller.unwatch(fd, side)
             if type(w) is Trap:
                 trap = <Trap>w
-                if self._tracer is not None:
+                if self._tracer is not None and type(trap.task) is Task:
                     self._tracer.record(EV_WAKE, W_CLOSED, (<Task>trap.task)._id, 0, fd, None)
-                self._answer(<Task>trap.task, trap, None, ClosedResourceError(
+                self._answer_any(trap, None, ClosedResourceError(
                     "fd %d was closed while task %r waited for it"
-                    % (fd, (<Task>trap.task)._get_name())))
+                    % (fd, waiter_name(trap.task))))
             elif w is not None:
                 (<Handle>w).cancel()
         self._poller.forget(fd)
@@ -910,10 +938,10 @@ cdef class Kernel:
         if still_there:
             return False
         self._poller.unwatch(trap.fd, side)
-        if self._tracer is not None:
+        if self._tracer is not None and type(old.task) is Task:
             self._tracer.record(EV_WAKE, W_CLOSED, (<Task>old.task)._id, 0, trap.fd, None)
-        self._answer(<Task>old.task, old, None, ClosedResourceError(
-            "%r was closed while task %r waited for it" % (old.arg, (<Task>old.task)._get_name())))
+        self._answer_any(old, None, ClosedResourceError(
+            "%r was closed while task %r waited for it" % (old.arg, waiter_name(old.task))))
         return True
 
     cdef int _step(self, Task t) except -1:
@@ -1038,7 +1066,7 @@ cdef class Kernel:
                 return self._fail_trap(t, trap, BusyResourceError(
                     "task %r cannot wait for fd %d to become %s: task %r is already waiting"
                     % (t._get_name(), trap.fd, "readable" if side == YL_READ else "writable",
-                       (<Task>(<Trap>other).task)._get_name())))
+                       waiter_name((<Trap>other).task))))
             try:
                 self._poller.watch(trap.fd, side, trap, trap.arg)
             except Exception as e:
@@ -1092,6 +1120,8 @@ cdef class Kernel:
             self._tracer.record(EV_YIELD, Y_AWAITABLE if yl_is_awaitable(value) else Y_BAD,
                                 t._id, 0, 0, value)
         if hasattr(value, "_asyncio_future_blocking"):
+            if self._aio is not None and _future_loop(value) is self._aio:
+                return self._park_on_future(t, value)
             exc = TypeError(
                 "task %r awaits %s, an asyncio future: the yieldloop kernel cannot "
                 "wait on asyncio objects; run asyncio code on yieldloop.Loop"
@@ -1136,6 +1166,45 @@ cdef class Kernel:
             else:
                 t._throw = exc
         self._ready.push(t)
+        return 0
+
+    cdef int _answer_any(self, Trap trap, object result, object exc) except -1:
+        """Answer ``trap``, whichever front end's task waits on it: a native
+        task becomes ready (_answer); another's (an asyncio Task awaiting a
+        native awaitable) gets the answer through the trap, as an awaiting
+        native task does, and is woken by its front end."""
+        cdef object waiter = trap.task
+        if type(waiter) is Task:
+            return self._answer(<Task>waiter, trap, result, exc)
+        trap.task = None
+        trap.result = result
+        trap.exc = exc
+        trap.state = TS_READY
+        return wake_foreign(waiter)
+
+    cdef int _park_on_future(self, Task t, object fut) except -1:
+        """``t`` awaits an asyncio future of the Loop on this core: it waits
+        on a PARK trap that the future's done-callback answers; it is then
+        resumed with send(None), and the future's __await__ returns its
+        result or raises its exception, as under an asyncio Task."""
+        cdef Trap trap
+        if not fut._asyncio_future_blocking:
+            t._throw = RuntimeError("yield was used instead of yield from in task %r with %r"
+                                    % (t._get_name(), fut))
+            self._ready.push(t)
+            return 0
+        fut._asyncio_future_blocking = False
+        trap = make_trap(TRAP_PARK)
+        trap.arg = fut
+        trap.state = TS_BARE
+        trap.task = t
+        t._trap = trap
+        fut.add_done_callback(_FutureWaker_new(trap))
+        if t._must_cancel:
+            # cancel() came while the task ran: the future is cancelled too.
+            t._must_cancel = False
+            t._num_cancels -= 1
+            self._cancel(t, t._cancel_msg)
         return 0
 
     cdef int _fail_trap(self, Task t, Trap trap, object exc) except -1:
@@ -1247,11 +1316,12 @@ cdef class Kernel:
 
     cdef int _wake_joiner(self, Task t, Trap j) except -1:
         """Answer the JOIN trap ``j`` with the outcome of ``t``, just finished."""
-        if self._tracer is not None:
+        # j.task may be a yieldloop.Loop task joining a native one (mixing)
+        if self._tracer is not None and type(j.task) is Task:
             self._tracer.record(EV_WAKE, W_TASK, (<Task>j.task)._id, t._id, 0, None)
         if t._state == TASK_DONE:
-            return self._answer(<Task>j.task, j, t._result, None)
-        return self._answer(<Task>j.task, j, None, t._exception)
+            return self._answer_any(j, t._result, None)
+        return self._answer_any(j, None, t._exception)
 
     cdef bint _cancel(self, Task t, object msg) except -1:
         cdef Trap trap
@@ -1262,6 +1332,9 @@ cdef class Kernel:
         trap = t._trap
         if trap is not None:
             self._unblock(trap)
+            if trap.kind == TRAP_PARK and type(trap.arg) is not WaitList and hasattr(
+                    trap.arg, "_asyncio_future_blocking"):
+                trap.arg.cancel(msg)       # an asyncio future it awaits: cancelled too
             if self._tracer is not None:
                 self._tracer.record(EV_WAKE, W_CANCEL, t._id,
                                     self._current._id if self._current is not None else 0, 0, None)
@@ -1294,10 +1367,9 @@ cdef class Kernel:
         """After a run: drop every queue, timer, fd registration and task."""
         cdef PyObject* p
         cdef Task t
-        self._ready.clear()
-        self._timers.clear()
-        if self._poller is not None:
-            self._poller.close()
+        self._sched.close()
+        self._sched.native = None        # no cycle left between the core and the kernel
+        self._sched.clock = None
         # Tasks still alive only if run() was stopped hard (a second Ctrl-C
         # during cleanup, or a fork): let go of them, and of every trap they
         # wait on, so that a primitive woken later finds nobody there.
@@ -1320,8 +1392,6 @@ cdef class Kernel:
         self._current = None
         self._executor = None
         self._asyncgens = None
-        self._inbox.clear()
-        self._inbox_pending = False
         return 0
 
 
@@ -1488,15 +1558,127 @@ cdef object _checked_coroutine(object obj, object target, str what):
 
 
 cdef inline Kernel _running_kernel(str what):
+    cdef Kernel k
     if yl_running_kernel == NULL:
-        raise RuntimeError("%s needs a running yieldloop kernel: call it from a task "
-                           "started by yieldloop.run()" % what)
+        k = _loop_kernel()
+        if k is None:
+            raise RuntimeError("%s needs a running yieldloop kernel: call it from a task "
+                               "started by yieldloop.run() or run by yieldloop.Loop" % what)
+        return k
     return <Kernel>yl_running_kernel
 
 
 cdef Kernel running_kernel():
-    """The kernel running in this thread, or None."""
-    return <Kernel>yl_running_kernel if yl_running_kernel != NULL else None
+    """The kernel running in this thread (or the one of the yieldloop.Loop
+    running in it), or None."""
+    return <Kernel>yl_running_kernel if yl_running_kernel != NULL else _loop_kernel()
+
+
+cdef Kernel _loop_kernel():
+    """The kernel front end of the yieldloop.Loop running in this thread
+    (made on first use), or None: native awaitables and spawn() work in
+    asyncio code the Loop runs."""
+    events = sys.modules.get("asyncio.events")
+    if events is None:
+        return None
+    core = getattr(events._get_running_loop(), "_core", None)
+    if type(core) is not Core:
+        return None
+    return kernel_of_core(<Core>core)
+
+
+cdef Kernel kernel_of_core(Core core):
+    """The kernel front end of ``core``: the one running on it, or a guest
+    kernel made for it (a yieldloop.Loop's core), which runs the native
+    tasks spawned from asyncio code and performs the traps asyncio Tasks
+    await. It lives until the Loop closes (see LoopCore.close)."""
+    cdef Kernel k
+    if core.native is not None:
+        return <Kernel>core.native
+    if core.aio is None:
+        raise RuntimeError("this core has no yieldloop.Loop to run a kernel on")
+    _load_task_hooks()
+    k = Kernel.__new__(Kernel)
+    k._sched = core
+    k._ready = core.ready
+    k._timers = core.timers
+    k._poller = core.poller
+    k._guest = True
+    k._aio = core.aio
+    k._inbox_open = True
+    core.native = k
+    core.native_task_type = Task
+    return k
+
+
+cdef foreign_wake_fn _foreign_waker = NULL
+
+
+cdef int set_foreign_waker(foreign_wake_fn fn) except -1:
+    global _foreign_waker
+    _foreign_waker = fn
+    return 0
+
+
+cdef int wake_foreign(object waiter) except -1:
+    """Queue ``waiter`` (a task of another front end) whose trap was answered."""
+    if _foreign_waker == NULL:
+        raise RuntimeError("no front end wakes %r" % (waiter,))
+    return _foreign_waker(waiter)
+
+
+cdef str waiter_name(object waiter):
+    """The name of the task waiting on a trap, whichever its front end."""
+    if type(waiter) is Task:
+        return (<Task>waiter)._get_name()
+    try:
+        return waiter.get_name()
+    except Exception:
+        return _short_repr(waiter)
+
+
+cdef object _future_loop(object fut):
+    """asyncio.futures._get_loop: get_loop(), or else the _loop attribute."""
+    get_loop = getattr(fut, "get_loop", None)
+    if get_loop is not None:
+        return get_loop()
+    return getattr(fut, "_loop", None)
+
+
+@cython.final
+cdef class _FutureWaker:
+    """The done-callback an asyncio future gets from the native task that
+    awaits it: answers the task's PARK trap (nothing if it is done, e.g.
+    the task was cancelled first)."""
+    cdef Trap _trap
+
+    def __call__(self, fut):
+        if not trap_done(self._trap):
+            wake(self._trap, None, None)
+
+
+cdef object _FutureWaker_new(Trap trap):
+    cdef _FutureWaker w = _FutureWaker.__new__(_FutureWaker)
+    w._trap = trap
+    return w
+
+
+# asyncio's _enter_task / _leave_task, loaded with the first Loop attached.
+cdef object _enter_task = None
+cdef object _leave_task = None
+
+
+cdef object _current_tasks = None     # asyncio's dict loop -> current task (3.10-3.13)
+
+
+cdef int _load_task_hooks() except -1:
+    global _enter_task, _leave_task, _current_tasks
+    if _enter_task is None:
+        from yieldloop._aio_private import enter_task, leave_task, current_tasks
+        _enter_task = enter_task
+        _leave_task = leave_task
+        _current_tasks = current_tasks
+    return 0
 
 
 cdef Kernel need_kernel(str what):
@@ -1541,6 +1723,13 @@ cdef int wake(Trap trap, object value, object exc) except -1:
         trap.exc = exc
         trap.state = TS_READY
         return 0
+    if type(trap.task) is not Task:
+        # An asyncio Task awaiting a native primitive (_bridge.pyx).
+        waiter, trap.task = trap.task, None
+        trap.result = value
+        trap.exc = exc
+        trap.state = TS_READY
+        return wake_foreign(waiter)
     t = <Task>trap.task
     if t._kernel is None:
         return 0                 # abandoned by a hard stop (Kernel._release)
@@ -1556,7 +1745,8 @@ cdef int discard(Trap trap) except -1:
     if trap_done(trap):
         return 0
     if trap.task is not None:
-        (<Task>trap.task)._trap = None
+        if type(trap.task) is Task:
+            (<Task>trap.task)._trap = None
         trap.task = None
     trap.cancelled = True
     trap.state = TS_DONE
@@ -1611,8 +1801,12 @@ spawn = yl_new_spawn(__name__, _SPAWN_DOC, _spawn_call)
 @cython.embedsignature(True)
 @cython.binding(False)
 def current_task():
-    """The Task running now (None outside a task step)."""
-    return _running_kernel("current_task()")._current
+    """The Task running now (None outside a task step): a native Task, or,
+    in asyncio code run by yieldloop.Loop, asyncio's current task."""
+    cdef Kernel k = _running_kernel("current_task()")
+    if k._current is None and k._aio is not None:
+        return sys.modules["asyncio"].current_task(k._aio)
+    return k._current
 
 
 def notify_closing(fileobj):

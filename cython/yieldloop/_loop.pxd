@@ -21,9 +21,14 @@ cdef class LoopCore(LoopBase):
     cdef bint _unwatch(self, int fd, int side) except -1
     cdef int _register_fileobj(self, fileobj) except -1
     cdef int _lookup_fileobj(self, fileobj) except -1
-    cdef int _run_once_c(self) except -1
     cdef int _run_handle(self, Handle h) except -1
-    cdef int _run_task(self, Task t) except -1
     cdef int _run_locked(self, Handle h) except -1
     cdef _report_callback_error(self, Handle h, exc)
     cdef int _run_debug(self, Handle h) except -1
+    # What the core calls back (FrontEnd, see _core.pxd).
+    cdef int step(self, object task) except -1
+    cdef int handle_failed(self, Handle h, object exc) except -1
+    cdef int run_handle_slow(self, Handle h) except -1
+    cdef double clock_now(self) except? -1.0
+    cdef int wait_for_timer(self, double deadline) except -1
+    cdef int signals_arrived(self, object data) except -1

@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The core of yieldloop.Loop, the asyncio event loop: callbacks, timers,
-fd callbacks, tasks and futures and the run loop, on the kernel's own ready
-queue, timer heap and poller.
+"""The Cython half of yieldloop.Loop, the asyncio event loop: callbacks,
+timers, fd callbacks, tasks and futures, run by the scheduler core
+(_core.pyx) that the native kernel runs on too: one ready queue, timer heap,
+poller, thread inbox and wake-up pipe, one run-once.
 
 yieldloop.Loop is ``class Loop(LoopCore, <asyncio's Unix event loop>)``:
 LoopCore comes first in the method order, so everything that schedules or
@@ -14,7 +15,16 @@ futures are yieldloop's own (_aiotask.pyx, _aiofuture.pyx).
 
 Differences from the native kernel: fd callbacks are persistent (asyncio's
 semantics: a reader runs each time the fd is readable, until removed), and
-a callback runs in a copy of the context it was scheduled from.
+a callback runs in a copy of the context it was scheduled from; a failing
+callback goes to asyncio's exception handler, SystemExit and
+KeyboardInterrupt propagate out of run_forever (the core calls back for
+those: step, handle_failed, run_handle_slow).
+
+The self-pipe: asyncio's selector loop makes a socket pair to be woken by
+other threads and signals. This loop has none: the core's wake-up pipe is
+the one (``_csock`` stands for its write end, for asyncio's
+add_signal_handler), and the signal numbers it carries reach asyncio's
+``_process_self_data`` as its self-pipe reader would hand them over.
 
 Invariants: the ready queue holds Handles and Tasks (a task queued for its
 next step); a Handle is in at most one of: the ready queue, the timer heap,
@@ -23,6 +33,7 @@ paths.
 """
 cimport cython
 from yieldloop._loopbase cimport LoopBase, push_ready
+from yieldloop._kernel cimport Kernel
 from yieldloop._aiofuture cimport new_future
 from yieldloop._aiotask cimport (
     Task, new_task, task_step_callable, is_eager_task_factory, create_eager_task)
@@ -80,9 +91,11 @@ cdef class LoopCore(LoopBase):
 
     def __cinit__(self, *args, **kwargs):
         self._time_overridden = type(self).time is not _core_time
-        self._timers_c = TimerHeap()
-        self._poller_c = Poller()
+        self._timers_c = self._sched.timers
+        self._poller_c = self._sched.poller
         self._fileobjs = {}
+        if self._time_overridden:
+            self._sched.clock = self
 
     # --- scheduling
 
@@ -103,12 +116,15 @@ cdef class LoopCore(LoopBase):
     def __setattr__(self, name, value):
         if name == "time":
             self._time_set = True
+            self._sched.clock = self
         PyObject_GenericSetAttr(self, name, <PyObject*>value)
 
     def __delattr__(self, name):
         PyObject_GenericSetAttr(self, name, NULL)
         if name == "time":
             self._time_set = False
+            if not self._time_overridden and self._sched.clock is self:
+                self._sched.clock = None
 
     def call_soon(self, callback, *args, context=None):
         """Call ``callback(*args)`` in the next loop iteration."""
@@ -117,7 +133,7 @@ cdef class LoopCore(LoopBase):
         if self._debug_c:
             self._check_thread()
             self._check_callback(callback, "call_soon")
-        if self._inbox_pending:
+        if self._sched.inbox_pending:
             self._drain_inbox()       # keep one FIFO with call_soon_threadsafe
         h = self._handle(callback, args, context, KIND_ASYNCIO)
         self._ready_c.push(h)
@@ -173,10 +189,26 @@ cdef class LoopCore(LoopBase):
             self._check_callback(callback, "call_soon_threadsafe")
         h = self._handle(callback, args, context, KIND_ASYNCIO_THREADSAFE)
         h.extra = _RLock()
-        self._inbox.append(h)
-        self._inbox_pending = True
+        self._sched.inbox.append(h)
+        self._sched.inbox_pending = True
         self._write_to_self()
         return h
+
+    # --- the self-pipe: the core's wake-up pipe (see the module docstring)
+
+    def _make_self_pipe(self):
+        self._ssock = None
+        self._csock = _WakeupEnd(self._poller_c.wakeup_fd)
+        self._internal_fds += 1
+
+    def _close_self_pipe(self):
+        # The pipe is the core's: it closes with the poller (close()).
+        self._ssock = None
+        self._csock = None
+        self._internal_fds -= 1
+
+    def _write_to_self(self):
+        self._poller_c.wakeup()
 
     # --- fd callbacks: asyncio's selector-loop hooks, persistent
 
@@ -228,7 +260,7 @@ cdef class LoopCore(LoopBase):
         old = self._poller_c.unwatch(fd, side)
         if old is not None:
             (<Handle>old).cancel()
-        self._poller_c.watch(fd, side, h, None)
+        self._poller_c.watch_mode(fd, side, h, None, True)
         return h
 
     cdef bint _unwatch(self, int fd, int side) except -1:
@@ -245,7 +277,7 @@ cdef class LoopCore(LoopBase):
         return True
 
     def _process_events(self, event_list):
-        pass        # events are dispatched in _run_once
+        pass        # events are dispatched by the core's run-once
 
     def _add_callback(self, handle):
         # asyncio's own code (signal handlers, child watchers) hands the loop
@@ -301,6 +333,7 @@ cdef class LoopCore(LoopBase):
         coroutine origin tracking."""
         super().set_debug(enabled)
         self._debug_c = bool(enabled)
+        self._sched.aio_slow = self._debug_c
 
     # --- running
 
@@ -321,7 +354,7 @@ cdef class LoopCore(LoopBase):
         set_running_loop(self)
         try:
             while True:
-                self._run_once_c()
+                self._sched.run_once(self._stop_c)
                 if self._stop_c:
                     break
         finally:
@@ -333,71 +366,45 @@ cdef class LoopCore(LoopBase):
             sys.set_asyncgen_hooks(*old_hooks)
 
     def _run_once(self):
-        self._run_once_c()
+        self._sched.run_once(self._stop_c)
 
-    cdef int _run_once_c(self) except -1:
-        cdef double timeout, deadline, now
-        cdef Py_ssize_t n, i
-        cdef int nev, fd, flags
-        cdef object due, w, item
-        cdef Handle h
-        if self._inbox_pending:
-            self._drain_inbox()
-        if self._ready_c.count() or self._stop_c:
-            timeout = 0.0
-        else:
-            deadline = self._timers_c.next_deadline()
-            if deadline == INFINITY:
-                timeout = -1.0
-            else:
-                timeout = min(max(0.0, deadline - self._now()), MAXIMUM_SELECT_TIMEOUT)
-        nev = self._poller_c.poll(timeout)
-        PyErr_CheckSignals()
-        for i in range(nev):
-            fd = self._poller_c.event_fd(i)
-            flags = self._poller_c.event_flags(i)
-            if flags & (YL_READ | YL_ERROR):
-                w = self._poller_c.waiter(fd, YL_READ)
-                if w is not None and not (<Handle>w).cancelled_:
-                    self._ready_c.push(w)
-            if flags & (YL_WRITE | YL_ERROR):
-                w = self._poller_c.waiter(fd, YL_WRITE)
-                if w is not None and not (<Handle>w).cancelled_:
-                    self._ready_c.push(w)
-        if self._timers_c.live():
-            now = self._now()
-            while True:
-                due = self._timers_c.pop_due(now)
-                if due is None:
-                    break
-                (<Handle>due).heap = None
-                self._ready_c.push(due)
-        n = self._ready_c.count()
-        while n > 0:
-            n -= 1
-            item = self._ready_c.pop()
-            if type(item) is not Handle:
-                # A task queued itself (_aiotask.pyx): its next step.
-                self._run_task(<Task>item)
-                continue
-            h = <Handle>item
-            if h.cancelled_:
-                continue
-            if self._debug_c:
-                self._run_debug(h)
-            else:
-                self._run_handle(h)
-        return 0
+    # --- what the core calls back (FrontEnd, see _core.pxd)
 
-    cdef int _run_task(self, Task t) except -1:
+    cdef int step(self, object task) except -1:
+        # A task queued itself (_aiotask.pyx): its next step.
         try:
-            t.run_ready()
+            (<Task>task).run_ready()
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
             # As asyncio reports an error of a task's step callback.
             self._report_callback_error(
-                self._handle(task_step_callable(t), (), t._context_v, KIND_ASYNCIO), exc)
+                self._handle(task_step_callable(task), (), (<Task>task)._context_v,
+                             KIND_ASYNCIO), exc)
+        return 0
+
+    cdef int handle_failed(self, Handle h, object exc) except -1:
+        self._report_callback_error(h, exc)
+        return 0
+
+    cdef int run_handle_slow(self, Handle h) except -1:
+        if self._debug_c:
+            return self._run_debug(h)
+        return self._run_handle(h)
+
+    cdef double clock_now(self) except? -1.0:
+        return self._now()
+
+    cdef int wait_for_timer(self, double deadline) except -1:
+        cdef double timeout = deadline - self._now()
+        return self._sched.poll(
+            0.0 if timeout < 0.0 else MAXIMUM_SELECT_TIMEOUT if timeout > MAXIMUM_SELECT_TIMEOUT
+            else timeout)
+
+    cdef int signals_arrived(self, object data) except -1:
+        # As asyncio's self-pipe reader: the signals' handlers are looked
+        # up by _process_self_data when this handle runs.
+        self._ready_c.push(self._handle(self._process_self_data, (data,), None, KIND_ASYNCIO))
         return 0
 
     cdef int _run_handle(self, Handle h) except -1:
@@ -458,29 +465,73 @@ cdef class LoopCore(LoopBase):
             self._current_handle = None
         return 0
 
+    # --- signals: asyncio's handlers, read from the core's wake-up pipe
+
+    def add_signal_handler(self, sig, callback, *args):
+        """Call ``callback(*args)`` when signal ``sig`` arrives (main thread)."""
+        super().add_signal_handler(sig, callback, *args)
+        # The signal numbers come through the wake-up pipe: poll it in every
+        # iteration, even when tasks are ready and no fd has a waiter.
+        self._sched.busy_poll = True
+
+    def remove_signal_handler(self, sig):
+        """Remove the handler of ``sig``; True if there was one."""
+        removed = super().remove_signal_handler(sig)
+        self._sched.busy_poll = bool(self._signal_handlers)
+        return removed
+
     def close(self):
         """Close the loop: asyncio's own closing, then the core's queues,
-        timers and poller."""
+        timers and poller (and the native tasks asyncio code spawned)."""
         super().close()
         if self.is_closed() and not self._closed_c:
             self._closed_c = True
-            self._ready_c.clear()
-            self._timers_c.clear()
-            self._inbox.clear()
+            native = self._sched.native
+            if native is not None and (<Kernel>native)._guest:
+                # Native tasks still alive are let go, as a kernel stopped
+                # hard lets go of its own (Kernel._release).
+                (<Kernel>native)._inbox_open = False    # its call_soon_threadsafe() refuses now
+                (<Kernel>native)._release()
+                (<Kernel>native)._aio = None
+            self._sched.close()
             self._fileobjs.clear()
-            self._poller_c.close()
+            # No cycle left between the core and the loop.
+            self._sched.aio = None
+            if self._sched.clock is self:
+                self._sched.clock = None
+
+    @property
+    def _core(self):
+        """The scheduler core the loop runs on (yieldloop._core.Core)."""
+        return self._sched
 
     @property
     def _core_stats(self):
         """Counts for tests: ready handles, live timers, fd callbacks."""
-        return {"ready": self._ready_c.count(), "timers": self._timers_c.live(),
-                "fds": self._poller_c.nwaiters}
+        return self._sched.stats()
 
     def _selector_view(self):
         return _PollerSelector(self)
 
 
 cdef object _core_time = LoopCore.time
+
+
+class _WakeupEnd:
+    """``loop._csock`` for asyncio's code: the write end of the core's
+    wake-up pipe (add_signal_handler points signal.set_wakeup_fd at it)."""
+
+    __slots__ = ("_fd",)
+
+    def __init__(self, fd):
+        self._fd = fd
+
+    def fileno(self):
+        """The pipe's write end (-1 once the loop is closed)."""
+        return self._fd
+
+    def close(self):
+        """The pipe belongs to the core: nothing to do."""
 
 
 def _run_foreign(handle):
@@ -540,9 +591,15 @@ class _CallbackMap(Mapping):
 
 
 cdef object _key(LoopCore core, int fd):
-    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None."""
+    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None.
+    Only the loop's own (persistent) waiters count: native tasks' waits on
+    the same core are not callbacks."""
     reader = core._poller_c.waiter(fd, YL_READ)
     writer = core._poller_c.waiter(fd, YL_WRITE)
+    if reader is not None and not core._poller_c.persistent_waiter(fd, YL_READ):
+        reader = None
+    if writer is not None and not core._poller_c.persistent_waiter(fd, YL_WRITE):
+        writer = None
     if reader is None and writer is None:
         return None
     mask = (selectors.EVENT_READ if reader is not None else 0) | (
@@ -559,10 +616,10 @@ cdef list _keys(LoopCore core):
     if core._closed_c:
         return keys
     while left > 0:
+        left -= (core._poller_c.waiter(fd, YL_READ) is not None) + (
+            core._poller_c.waiter(fd, YL_WRITE) is not None)
         key = _key(core, fd)
         if key is not None:
             keys.append(key)
-            left -= (key.events & selectors.EVENT_READ != 0) + (
-                key.events & selectors.EVENT_WRITE != 0)
         fd += 1
     return keys

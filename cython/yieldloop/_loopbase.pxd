@@ -1,15 +1,16 @@
 # What yieldloop.Loop's futures and tasks schedule on (see _loopbase.pyx):
-# the ready queue, the inbox of other threads' calls, and the flags the fast
-# paths read. LoopCore (_loop.pxd) derives from it and adds timers, fds and
-# the run loop.
+# the ready queue of the scheduler core, and the flags the fast paths read.
+# LoopCore (_loop.pxd) derives from it and adds timers, fds and running.
 from yieldloop._readyqueue cimport ReadyQueue
 from yieldloop._handles cimport Handle
+from yieldloop._core cimport Core, FrontEnd
 
 
-cdef class LoopBase:
+cdef class LoopBase(FrontEnd):
+    # The scheduler core the loop runs on (_core.pyx); _ready_c is its
+    # ready queue (the same object), named for the hot paths.
+    cdef Core _sched
     cdef ReadyQueue _ready_c
-    cdef object _inbox          # Handles from other threads (deque.append is atomic)
-    cdef bint _inbox_pending
     cdef bint _closed_c
     cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
 
@@ -27,7 +28,7 @@ cdef inline int push_ready(LoopBase core, object item) except -1:
     other threads queued first."""
     if core._closed_c:
         core._check_open()
-    if core._inbox_pending:
-        core._drain_inbox()
+    if core._sched.inbox_pending:
+        core._sched.drain_inbox()
     core._ready_c.push(item)
     return 0

@@ -1,17 +1,17 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """The base of yieldloop.Loop's core that its Future and Task schedule on.
 
-A future's done-callbacks and a task's steps go to the loop's ready queue
-directly (a task is queued itself, without a Handle): this class holds that
-queue and what a push must respect (the loop being closed, calls queued
-from other threads first, debug mode). LoopCore (_loop.pyx) derives from it
-and adds timers, fd callbacks and the run loop.
+A future's done-callbacks and a task's steps go to the ready queue of the
+loop's scheduler core (_core.pyx) directly (a task is queued itself,
+without a Handle): this class holds the core and what a push must respect
+(the loop being closed, calls queued from other threads first, debug
+mode). LoopCore (_loop.pyx) derives from it and adds timers, fd callbacks
+and running.
 """
 import sys
-from collections import deque
 
 from yieldloop._handles cimport new_handle, KIND_ASYNCIO
-from yieldloop._readyqueue cimport ReadyQueue
+from yieldloop._core cimport Core, FrontEnd
 from yieldloop.includes.capi cimport PyContext_CopyCurrent
 
 from yieldloop._aio_private import extract_stack
@@ -24,12 +24,35 @@ cdef object _extract_stack():
     return extract_stack(sys._getframe(0))
 
 
-cdef class LoopBase:
-    """The ready queue and scheduling flags of yieldloop.Loop's core."""
+# The core the next Loop made is to run on (_make_on_core), else None.
+cdef Core _next_core = None
+
+
+def _make_on_core(cls, Core core):
+    """A new ``cls`` (yieldloop.Loop) on ``core``, a kernel's (yieldloop.run
+    gives asyncio code this loop), instead of a core of its own."""
+    global _next_core
+    if core.aio is not None:
+        raise RuntimeError("this core has a yieldloop.Loop already")
+    _next_core = core
+    try:
+        return cls()
+    finally:
+        _next_core = None
+
+
+cdef class LoopBase(FrontEnd):
+    """The scheduler core and scheduling flags of yieldloop.Loop."""
 
     def __cinit__(self, *args, **kwargs):
-        self._ready_c = ReadyQueue()
-        self._inbox = deque()
+        global _next_core
+        if _next_core is not None:
+            self._sched, _next_core = _next_core, None
+        else:
+            self._sched = Core()
+            self._sched.open_poller()
+        self._sched.aio = self
+        self._ready_c = self._sched.ready
 
     cdef _check_open(self):
         if self._closed_c:
@@ -39,9 +62,7 @@ cdef class LoopBase:
         return PyContext_CopyCurrent() if context is None else context
 
     cdef _drain_inbox(self):
-        self._inbox_pending = False
-        while self._inbox:
-            self._ready_c.push(self._inbox.popleft())
+        self._sched.drain_inbox()
 
     cdef Handle _handle(self, callback, tuple args, context, unsigned char kind):
         cdef Handle h = new_handle(callback, args, self._context(context))

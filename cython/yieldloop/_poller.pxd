@@ -2,8 +2,8 @@
 #
 # It maps fd -> waiter through C arrays. No OS registration outlives its
 # waiter (see _poller.pyx). It knows nothing of tasks: a waiter is any
-# object, handed back to the front end (kernel or asyncio loop) when its
-# fd is ready.
+# object, handed back to the core when its fd is ready. Each waiter is
+# one-shot (the kernel's) or persistent (yieldloop.Loop's readers/writers).
 cimport cython
 from cpython.object cimport PyObject
 
@@ -12,6 +12,8 @@ cdef extern from "poll/backend.h":
         YL_READ
         YL_WRITE
         YL_ERROR
+        YL_MAX_SIGBYTES
+    const unsigned int YL_TAG_PERSISTENT
     ctypedef struct yl_event:
         int fd
         int flags
@@ -21,9 +23,10 @@ cdef extern from "poll/backend.h":
         int pfd
         int wake_r
         int wake_w
-        int oneshot
+        unsigned char sigbytes[YL_MAX_SIGBYTES]
+        int nsigbytes
     const char* yl_backend_name() noexcept
-    int yl_backend_open(yl_backend* b, int max_events, int oneshot) noexcept
+    int yl_backend_open(yl_backend* b, int max_events) noexcept
     void yl_backend_close(yl_backend* b) noexcept
     int yl_backend_reopen(yl_backend* b) noexcept
     int yl_backend_update(yl_backend* b, int fd, int present, int mask,
@@ -44,6 +47,7 @@ cdef class Poller:
     cdef PyObject** _writers     # waiter for writability (owned) or NULL
     cdef unsigned char* _armed   # sides the OS would report now
     cdef unsigned char* _present # sides with an OS registration, armed or disarmed
+    cdef unsigned char* _persist # sides whose waiter is persistent (else one-shot)
     cdef unsigned int* _tags     # tag of the fd's registration, 0 if none
     cdef Py_ssize_t _cap
     cdef unsigned int _last_tag
@@ -58,6 +62,7 @@ cdef class Poller:
     cdef Py_ssize_t _nlost
     cdef Py_ssize_t _lost_cap
     cdef bint _forked            # inherited through fork(): the parent's
+    cdef bint _persistent        # watch()'s mode: persistent, or one-shot
     cdef object _gc              # always None: gives the type GC support (see _install_gc)
     cdef PyObject* _prev_live    # list of the open pollers, for fork (borrowed)
     cdef PyObject* _next_live
@@ -67,11 +72,14 @@ cdef class Poller:
     cdef readonly Py_ssize_t rebuilds       # times the OS poll descriptor was replaced
 
     cdef int watch(self, int fd, int side, object waiter, object owner) except -1
+    cdef int watch_mode(self, int fd, int side, object waiter, object owner,
+                        bint persistent) except -1
     cdef object unwatch(self, int fd, int side)
     cdef object waiter(self, int fd, int side)
     cdef int poll(self, double timeout) except -1
     cdef int forget(self, int fd) except -1
     cdef int wakeup(self) except -1
+    cdef object take_signal_bytes(self)
     cdef int close(self) except -1
     cdef int _grow(self, int fd) except -1
     cdef int _check_open(self) except -1
@@ -93,6 +101,10 @@ cdef class Poller:
 
     cdef inline int event_flags(self, int i) noexcept:
         return self._events[i].flags
+
+    cdef inline bint persistent_waiter(self, int fd, int side) noexcept:
+        # For an fd an event was just reported for (so within the tables).
+        return self._persist[fd] & side
 
 
 # After fork(), in the child: close the child's copies of every poller's OS

@@ -17,15 +17,16 @@ to throw the whole epoll set away. (kqueue ties its filters to the
 descriptor, so close() always drops them; the rules below hold for it too.)
 
 So a registration lives exactly as long as its waiter, in one of two modes
-chosen by the front end when it makes the poller:
+chosen per waiter by whoever adds it (``watch_mode``; ``watch`` takes the
+poller's default, ``Poller(oneshot=...)``):
 
-- Persistent waiters (``Poller()``, the asyncio loop's readers and
-  writers): a waiter stays until it is removed, so its level-triggered
+- Persistent waiters (yieldloop.Loop's readers and writers): a waiter
+  stays until it is removed, so its level-triggered
   registration is kept across events: a waiter that waits again costs no
   system call. ``unwatch()`` removes the registration at once, while the
   fd is still open, so a close() that follows cannot strand it.
-- Waiters that last one wait (``Poller(oneshot=True)``, the kernel's
-  tasks): registrations are one-shot (EPOLLONESHOT, EV_DISPATCH). An event
+- Waiters that last one wait (the kernel's tasks and stream callbacks):
+  registrations are one-shot (EPOLLONESHOT, EV_DISPATCH). An event
   disarms the registration in the OS itself, as it hands over its waiter,
   so whatever the task does next (read, close the fd, exit) nothing stays
   armed. The disarmed entry stays in the set: the next wait on that fd
@@ -34,20 +35,29 @@ chosen by the front end when it makes the poller:
   without an event (cancelled, or the fd is about to be closed) has its
   registration removed at once, as in the other mode.
 
+One OS registration covers both sides of an fd, so its mode is the fd's:
+persistent while either side has a persistent waiter, one-shot otherwise.
+A one-shot waiter on a persistent registration is still taken away by the
+core when its event comes, and that unwatch() removes its side at once.
+The mode rides in the registration's tag (YL_TAG_PERSISTENT).
+
 Belts and braces: every registration carries a tag (in epoll's data and
 kqueue's udata next to the fd), and an event whose tag is not the fd's
 current one comes from a registration the poller no longer owns (the fd
-was closed behind its back while a waiter still waited). In one-shot mode
-it has disarmed itself and is dropped. In persistent mode it would fire
+was closed behind its back while a waiter still waited). A one-shot one
+has disarmed itself and is dropped. A persistent one would fire
 forever, so the poller throws its epoll set away and registers the current
 waiters again in a new one (``rebuilds`` counts this; it needs a misuse,
 not just a dup).
 
 Invariants:
 - ``_readers[fd]`` / ``_writers[fd]`` each hold at most one waiter, owned;
-- ``_armed[fd]`` is a subset of ``_present[fd]``; in persistent mode both
-  equal the waiters' sides, in one-shot mode ``_armed[fd]`` equals them
-  except for sides an event disarmed since the last poll();
+- ``_armed[fd]`` is a subset of ``_present[fd]``; for a persistent
+  registration both equal the waiters' sides, for a one-shot one
+  ``_armed[fd]`` equals them except for sides an event disarmed since the
+  last poll();
+- ``_persist[fd]`` is a subset of the waiters' sides; the registration's
+  tag has YL_TAG_PERSISTENT iff ``_persist[fd]`` is not empty;
 - an fd has an OS registration iff ``_present[fd]``, tagged ``_tags[fd]``;
 - ``nwaiters`` equals the number of non-NULL reader and writer slots.
 """
@@ -56,6 +66,7 @@ from libc.math cimport ceil
 from libc.string cimport memset
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from yieldloop._readyqueue cimport _steal
 from yieldloop.includes.capi cimport (
     visitproc, traverseproc, inquiry, yl_hook_traverse, yl_hook_clear)
@@ -86,8 +97,10 @@ cdef inline PyObject** _side(Poller self, int side) noexcept:
 cdef class Poller:
     """One OS poller with its wake-up pipe. Closed by ``close()``.
 
-    ``oneshot``: waiters last one wait each (see the module docstring):
-    the front end takes a waiter with unwatch() when its event is reported.
+    ``oneshot``: waiters added by watch() (add_reader, add_writer) last one
+    wait each (see the module docstring): the caller takes a waiter with
+    unwatch() when its event is reported. Otherwise they are persistent.
+    Either mode can be asked for per waiter (watch_mode).
 
     The Python methods exist for tests and tools; the kernel and the
     asyncio loop use the C ones.
@@ -108,7 +121,8 @@ cdef class Poller:
         if self._events == NULL or self._reported == NULL:
             raise MemoryError()
         self._grow(INITIAL_FDS - 1)
-        if yl_backend_open(&self._b, MAX_EVENTS, oneshot) < 0:
+        self._persistent = not oneshot
+        if yl_backend_open(&self._b, MAX_EVENTS) < 0:
             raise OSError(errno, "cannot open the %s poller: %s"
                           % (BACKEND, os.strerror(errno)))
         self._next_live = _live_pollers
@@ -132,6 +146,7 @@ cdef class Poller:
         PyMem_Free(self._writers)
         PyMem_Free(self._armed)
         PyMem_Free(self._present)
+        PyMem_Free(self._persist)
         PyMem_Free(self._tags)
 
     cdef int _grow(self, int fd) except -1:
@@ -158,6 +173,10 @@ cdef class Poller:
         if p == NULL:
             raise MemoryError()
         self._present = <unsigned char*>p
+        p = PyMem_Realloc(self._persist, cap * sizeof(unsigned char))
+        if p == NULL:
+            raise MemoryError()
+        self._persist = <unsigned char*>p
         p = PyMem_Realloc(self._tags, cap * sizeof(unsigned int))
         if p == NULL:
             raise MemoryError()
@@ -166,6 +185,7 @@ cdef class Poller:
         memset(&self._writers[old], 0, (cap - old) * sizeof(PyObject*))
         memset(&self._armed[old], 0, (cap - old) * sizeof(unsigned char))
         memset(&self._present[old], 0, (cap - old) * sizeof(unsigned char))
+        memset(&self._persist[old], 0, (cap - old) * sizeof(unsigned char))
         memset(&self._tags[old], 0, (cap - old) * sizeof(unsigned int))
         self._cap = cap
         return 0
@@ -180,7 +200,8 @@ cdef class Poller:
         raise RuntimeError("the poller is closed")
 
     cdef unsigned int _new_tag(self) noexcept:
-        self._last_tag += 1
+        # The top bit is the mode's (YL_TAG_PERSISTENT), never the count's.
+        self._last_tag = (self._last_tag + 1) & ~YL_TAG_PERSISTENT
         if self._last_tag == 0:          # 0 is the wake-up pipe's
             self._last_tag = 1
         return self._last_tag
@@ -193,6 +214,7 @@ cdef class Poller:
         """
         cdef int present = self._present[fd]
         cdef unsigned int tag
+        cdef unsigned int mode = YL_TAG_PERSISTENT if self._persist[fd] else 0
         cdef int err
         if want == 0:
             if present and self._b.pfd >= 0:
@@ -206,16 +228,20 @@ cdef class Poller:
             err = EBADF
         else:
             if present:
+                tag = self._tags[fd]
+                if (tag & YL_TAG_PERSISTENT) != mode:
+                    tag = self._new_tag() | mode      # the mode changes: a new tag says so
                 self.ctl_calls += 1
-                if yl_backend_update(&self._b, fd, present, want, self._tags[fd]) == 0:
+                if yl_backend_update(&self._b, fd, present, want, tag) == 0:
                     self._armed[fd] = self._present[fd] = want
+                    self._tags[fd] = tag
                     return 0
                 err = errno
                 if err == ENOENT:
                     # The entry went with the file that had this number.
                     present = 0
             if not present:
-                tag = self._new_tag()
+                tag = self._new_tag() | mode
                 self.ctl_calls += 1
                 if yl_backend_update(&self._b, fd, 0, want, tag) == 0:
                     self._armed[fd] = self._present[fd] = want
@@ -268,14 +294,22 @@ cdef class Poller:
         return k
 
     cdef int watch(self, int fd, int side, object waiter, object owner) except -1:
-        """Hold ``waiter`` until ``fd`` is ready for ``side`` (YL_READ or YL_WRITE).
+        """Hold ``waiter`` until ``fd`` is ready for ``side`` (YL_READ or
+        YL_WRITE), in the poller's default mode.
 
         ``owner`` is the object the fd belongs to (a socket, a file), or
         None for a bare fd number; it is named if the OS refuses the fd.
         """
+        return self.watch_mode(fd, side, waiter, owner, self._persistent)
+
+    cdef int watch_mode(self, int fd, int side, object waiter, object owner,
+                        bint persistent) except -1:
+        """watch(), with the waiter ``persistent`` (stays until unwatched)
+        or one-shot (the caller unwatches it when its event is reported)."""
         cdef PyObject** slots
         cdef unsigned int tag
         cdef int want, err
+        cdef unsigned char old_persist
         self._check_open()
         if fd < 0:
             raise ValueError("invalid file descriptor: %d" % fd)
@@ -286,7 +320,7 @@ cdef class Poller:
         if fd >= self._cap:
             # Ask the OS first: an fd number that is not open fails there,
             # before any table grows to cover it.
-            tag = self._new_tag()
+            tag = self._new_tag() | (YL_TAG_PERSISTENT if persistent else 0)
             self.ctl_calls += 1
             if yl_backend_update(&self._b, fd, 0, side, tag) < 0:
                 err = errno
@@ -299,15 +333,20 @@ cdef class Poller:
                 raise
             self._armed[fd] = self._present[fd] = side
             self._tags[fd] = tag
+            self._persist[fd] = side if persistent else 0
         else:
             slots = _side(self, side)
             if slots[fd] != NULL:
                 raise RuntimeError("fd %d already has a %s waiter"
                                    % (fd, "read" if side == YL_READ else "write"))
             want = self._wanted(fd) | side
-            if want != self._armed[fd]:
+            old_persist = self._persist[fd]
+            self._persist[fd] = (old_persist | side) if persistent else (old_persist & ~side)
+            if want != self._armed[fd] or (
+                    (self._tags[fd] & YL_TAG_PERSISTENT != 0) != (self._persist[fd] != 0)):
                 err = self._sync(fd, want)
                 if err:
+                    self._persist[fd] = old_persist
                     if self._wanted(fd):
                         self._add_lost(fd)    # the other side's waiter must hear of it
                     raise OSError(err, "cannot watch fd %d%s: %s"
@@ -335,6 +374,7 @@ cdef class Poller:
             return None
         slots[fd] = NULL
         self.nwaiters -= 1
+        self._persist[fd] &= ~side
         want = self._wanted(fd)
         if self._armed[fd] & ~want:
             if self._sync(fd, want) and want:
@@ -395,7 +435,7 @@ cdef class Poller:
             fd = self._events[i].fd
             if fd < 0 or fd >= self._cap or self._tags[fd] != self._events[i].tag:
                 self.stale_events += 1
-                if not self._b.oneshot:
+                if self._events[i].tag & YL_TAG_PERSISTENT:
                     rebuild = True
                 continue
             if self._events[i].off:
@@ -411,7 +451,7 @@ cdef class Poller:
         return j
 
     cdef int _rebuild(self) except -1:
-        """Persistent mode, after an event from a registration that outlived
+        """After an event from a persistent registration that outlived
         its fd: replace the OS poll descriptor, dropping every registration,
         and register the current waiters again."""
         cdef int fd, want
@@ -442,13 +482,23 @@ cdef class Poller:
             yl_backend_wakeup(&self._b)
         return 0
 
+    cdef object take_signal_bytes(self):
+        """The signal numbers the wake-up pipe carried since the last call
+        (as bytes, one per arrival), or None: what asyncio's self-pipe reader
+        hands to its loop's signal handling."""
+        cdef int n = self._b.nsigbytes
+        if n == 0:
+            return None
+        self._b.nsigbytes = 0
+        return PyBytes_FromStringAndSize(<char*>self._b.sigbytes, n)
+
     cdef int _release(self) noexcept:
         """Empty every slot and table entry. Each slot is emptied before its
         release: a released waiter may run code that looks at this poller."""
         cdef Py_ssize_t fd
         cdef PyObject* w
         for fd in range(self._cap):
-            self._armed[fd] = self._present[fd] = 0
+            self._armed[fd] = self._present[fd] = self._persist[fd] = 0
             self._tags[fd] = 0
             w = self._readers[fd]
             self._readers[fd] = NULL
@@ -484,8 +534,9 @@ cdef class Poller:
 
     @property
     def oneshot(self):
-        """True if registrations are one-shot (waiters last one wait)."""
-        return bool(self._b.oneshot)
+        """True if add_reader()/add_writer() waiters are one-shot by default
+        (they last one wait)."""
+        return not self._persistent
 
     @property
     def wakeup_fd(self):
@@ -507,13 +558,17 @@ cdef class Poller:
         """Number of fds with an OS registration, armed or disarmed."""
         return sum(1 for fd in range(self._cap) if self._present[fd])
 
-    def add_reader(self, int fd, waiter, owner=None):
-        """Hold ``waiter`` until ``fd`` is readable."""
-        self.watch(fd, YL_READ, waiter, owner)
+    def add_reader(self, int fd, waiter, owner=None, *, persistent=None):
+        """Hold ``waiter`` until ``fd`` is readable (``persistent``: the
+        waiter's mode, None for the poller's default)."""
+        self.watch_mode(fd, YL_READ, waiter, owner,
+                        self._persistent if persistent is None else persistent)
 
-    def add_writer(self, int fd, waiter, owner=None):
-        """Hold ``waiter`` until ``fd`` is writable."""
-        self.watch(fd, YL_WRITE, waiter, owner)
+    def add_writer(self, int fd, waiter, owner=None, *, persistent=None):
+        """Hold ``waiter`` until ``fd`` is writable (``persistent``: the
+        waiter's mode, None for the poller's default)."""
+        self.watch_mode(fd, YL_WRITE, waiter, owner,
+                        self._persistent if persistent is None else persistent)
 
     def remove_reader(self, int fd):
         """Remove and return the read waiter of ``fd`` (None if none)."""
@@ -535,6 +590,11 @@ cdef class Poller:
     def wake(self):
         """Make a blocked wait return (thread-safe)."""
         self.wakeup()
+
+    def signal_bytes(self):
+        """The signal numbers the wake-up pipe carried since last asked
+        (bytes), or None."""
+        return self.take_signal_bytes()
 
     def close_poller(self):
         """Close the poller and release its waiters."""

@@ -153,8 +153,8 @@ cdef object _misuse(Trap t):
     if t.state == TS_DONE:
         return RuntimeError("cannot reuse already awaited %s" % t._describe())
     return RuntimeError(
-        "%s was resumed before the yieldloop kernel answered it; yieldloop "
-        "awaitables only work in tasks run by yieldloop.run()" % t._describe())
+        "%s was resumed before the yieldloop kernel answered it (awaited twice, "
+        "or in a task neither yieldloop.run() nor yieldloop.Loop runs)" % t._describe())
 
 
 yl_set_iternext(Trap, _trap_next)

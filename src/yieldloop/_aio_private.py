@@ -19,6 +19,7 @@ differs; everything here was checked on CPython 3.10, 3.11, 3.12, 3.13
 from __future__ import annotations
 
 import inspect
+import sys
 from asyncio import (
     base_events, base_futures, base_tasks, constants, events, format_helpers, futures, tasks,
     transports, unix_events)
@@ -64,6 +65,9 @@ enter_task = tasks._enter_task
 leave_task = tasks._leave_task
 #: An eager task's first step, inside create_task() (3.12+; None before).
 swap_current_task = getattr(tasks, "_swap_current_task", None)
+# The dict asyncio's _enter_task/_leave_task fill and current_task() reads
+# (loop -> task), up to 3.13; 3.14 keeps the current task in the thread state.
+current_tasks = getattr(tasks, "_current_tasks", None) if sys.version_info < (3, 14) else None
 #: An eager task's first step (3.12+; None before).
 register_eager_task = getattr(tasks, "_register_eager_task", None)
 #: An eager task's first step (3.12+; None before).
@@ -105,6 +109,7 @@ class Entry(NamedTuple):
     use: str  # "call", "override", "attribute", "transport"/"handle" (asyncio reads it on ours)
     differs: str = ""  # versions where it differs, and how; "" if the same everywhere
     since: tuple[int, int] = (3, 10)  # the first version that has it (older: not used)
+    until: tuple[int, int] = (99, 0)  # the first version it is no longer used on
 
 
 _BSEL = "asyncio.selector_events.BaseSelectorEventLoop"
@@ -117,7 +122,12 @@ PRIVATE_NAMES = (
     # Module-level functions and classes (imported above).
     Entry("asyncio.unix_events", "_UnixSelectorEventLoop", "call"),
     Entry("asyncio.events", "_set_running_loop", "call"),
-    Entry("asyncio.events", "_get_running_loop", "call"),
+    Entry(
+        "asyncio.events",
+        "_get_running_loop",
+        "call",
+        "also by the kernel: the running yieldloop.Loop's core, a run started from asyncio code",
+    ),
     Entry("asyncio.base_events", "_set_nodelay", "call"),
     Entry("asyncio.futures", "_set_result_unless_cancelled", "call"),
     Entry("asyncio.constants", "_SendfileMode", "call"),
@@ -142,6 +152,13 @@ PRIVATE_NAMES = (
     Entry("asyncio.tasks", "_register_task", "call", "yieldloop's Task registers itself"),
     Entry("asyncio.tasks", "_enter_task", "call", "around each step of yieldloop's Task"),
     Entry("asyncio.tasks", "_leave_task", "call", "around each step of yieldloop's Task"),
+    Entry(
+        "asyncio.tasks",
+        "_current_tasks",
+        "call",
+        "up to 3.13: set around a native task's step while a Loop shares its core",
+        until=(3, 14),
+    ),
     Entry("asyncio.tasks", "_swap_current_task", "call", "an eager task's first step",
           since=(3, 12)),
     Entry("asyncio.tasks", "_register_eager_task", "call", "an eager task's first step",
@@ -178,6 +195,14 @@ PRIVATE_NAMES = (
     Entry(_BSEL, "_process_events", "override"),
     Entry(
         _BSEL,
+        "_make_self_pipe",
+        "override",
+        "no socket pair: the core's wake-up pipe is the loop's self-pipe",
+    ),
+    Entry(_BSEL, "_close_self_pipe", "override"),
+    Entry(_BSEL, "_write_to_self", "override"),
+    Entry(
+        _BSEL,
         "_make_socket_transport",
         "override",
         "3.15: takes context= (the connection's context)",
@@ -193,7 +218,26 @@ PRIVATE_NAMES = (
     Entry(_BASE, "_asyncgen_firstiter_hook", "call"),
     Entry(_BASE, "_asyncgen_finalizer_hook", "call"),
     Entry(_BASE, "_set_coroutine_origin_tracking", "call"),
-    Entry(_BSEL, "_write_to_self", "call"),
+    Entry(
+        "asyncio.unix_events._UnixSelectorEventLoop",
+        "_process_self_data",
+        "call",
+        "the signal numbers the core's wake-up pipe carried",
+    ),
+    Entry(_BSEL, "_ssock", "attribute", "None: no socket pair"),
+    Entry(
+        _BSEL,
+        "_csock",
+        "attribute",
+        "the wake-up pipe's write end (add_signal_handler's set_wakeup_fd)",
+    ),
+    Entry(_BASE, "_internal_fds", "attribute", "counts the wake-up pipe as the self-pipe"),
+    Entry(
+        "asyncio.unix_events._UnixSelectorEventLoop",
+        "_signal_handlers",
+        "attribute",
+        "remove_signal_handler(): poll when busy while any is left",
+    ),
     Entry(_BASE, "_debug", "attribute"),
     Entry(_BASE, "_stopping", "attribute"),
     Entry(_BASE, "_thread_id", "attribute"),

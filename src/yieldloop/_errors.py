@@ -46,8 +46,9 @@ class LimitOverrunError(Exception):
 
 
 _ASYNCIO_HINT = (
-    "asyncio code needs an asyncio event loop, and yieldloop.run() runs yieldloop's "
-    "native kernel, which is not one: use yieldloop's own awaitables there "
+    "asyncio code needs an asyncio event loop: yieldloop.run() gives it one (a "
+    "yieldloop.Loop on the kernel's core) when asyncio is imported before run() starts; "
+    "import asyncio first, or use yieldloop's own awaitables there "
     "(yieldloop.sleep(), yieldloop.Queue, yieldloop.open_connection()...), or run the "
     "asyncio code on yieldloop.Loop: yieldloop.run_asyncio(main()) or "
     "asyncio.run(main(), loop_factory=yieldloop.new_event_loop)"

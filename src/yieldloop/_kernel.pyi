@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable, Generator
 from contextvars import Context
 from typing import Any, Generic, Protocol, TypeVar, final
 
+from ._core import Core, FrontEnd
 from ._handles import Handle
 from ._poller import Poller
 from ._tracer import Tracer
@@ -45,8 +46,9 @@ class Task(Generic[_T]):
     def __iter__(self) -> Generator[Any, None, _T]: ...
 
 @final
-class Kernel:
-    """One scheduler: a ready queue, a timer heap and a poller."""
+class Kernel(FrontEnd):
+    """The native front end on a scheduler core: a ready queue, a timer
+    heap and a poller."""
 
     @property
     def running(self) -> bool: ...
@@ -56,6 +58,8 @@ class Kernel:
     def switches(self) -> int: ...
     @property
     def spawned(self) -> int: ...
+    @property
+    def core(self) -> Core: ...
     @property
     def poller(self) -> Poller | None: ...
     def run(

@@ -21,6 +21,7 @@ import warnings
 
 from ._aio_private import UnixDefaultEventLoopPolicy, UnixSelectorEventLoop, get_running_loop
 from ._loop import LoopCore, _PollerSelector
+from ._loopbase import _make_on_core
 from ._transport import SocketTransport
 
 __all__ = ["EventLoopPolicy", "Loop", "install", "new_event_loop", "run_asyncio"]
@@ -41,6 +42,12 @@ class Loop(LoopCore, UnixSelectorEventLoop):
     def __repr__(self):
         return (f"<yieldloop.Loop running={self.is_running()} closed={self.is_closed()} "
                 f"debug={self.get_debug()}>")
+
+
+def _loop_on_core(core):
+    """A Loop on ``core``, a kernel's: yieldloop.run() gives asyncio code
+    this loop, on the kernel's own ready queue, timers and poller."""
+    return _make_on_core(Loop, core)
 
 
 def new_event_loop():

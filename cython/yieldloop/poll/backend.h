@@ -17,6 +17,18 @@
 #define YL_WRITE 2
 #define YL_ERROR 4
 
+/*
+ * The mode of a registration rides in its tag: with this bit set it is
+ * persistent (level-triggered, stays armed across events); without it it
+ * is one-shot (EPOLLONESHOT, EV_DISPATCH): once it reports an event it
+ * stays disarmed until updated. One poller holds registrations of both
+ * modes, each fd's chosen by the Poller above.
+ */
+#define YL_TAG_PERSISTENT 0x80000000u
+
+/* Signal numbers read from the wake-up pipe and kept for the caller. */
+#define YL_MAX_SIGBYTES 256
+
 typedef struct {
     int fd;
     int flags;        /* YL_READ | YL_WRITE | YL_ERROR */
@@ -30,18 +42,18 @@ typedef struct {
     int wake_w;  /* self-pipe write end: written by yl_backend_wakeup() */
     void *os_events; /* buffer of OS event structs, max_events long */
     int max_events;
-    int oneshot; /* registrations disarm themselves when they report an event */
+    /* Non-zero bytes drained from the wake-up pipe since the caller last
+       took them: Python's signal wake-up fd writes each signal's number
+       there (wake-ups write 0). Extra ones past the buffer are dropped. */
+    unsigned char sigbytes[YL_MAX_SIGBYTES];
+    int nsigbytes;
 } yl_backend;
 
 /* Name of the backend compiled in: "epoll" or "kqueue". */
 const char *yl_backend_name(void);
 
-/*
- * Open the poll descriptor and the wake-up pipe; 0, or -1 with errno set.
- * `oneshot`: every registration made later is one-shot (EPOLLONESHOT,
- * EV_DISPATCH): once it reports an event it stays disarmed until updated.
- */
-int yl_backend_open(yl_backend *b, int max_events, int oneshot);
+/* Open the poll descriptor and the wake-up pipe; 0, or -1 with errno set. */
+int yl_backend_open(yl_backend *b, int max_events);
 
 /* Close everything opened by yl_backend_open; safe to call twice. */
 void yl_backend_close(yl_backend *b);
@@ -56,7 +68,8 @@ int yl_backend_reopen(yl_backend *b);
 /*
  * Make the OS interest of `fd` exactly `mask` (YL_READ | YL_WRITE; 0
  * removes the registration), tagged with `tag` (reported with its events;
- * 0 is reserved for the wake-up pipe). `present` says which sides have an
+ * 0 is reserved for the wake-up pipe; YL_TAG_PERSISTENT picks the mode).
+ * `present` says which sides have an
  * OS registration now, armed or disarmed: epoll modifies an existing entry
  * and adds a missing one by it, kqueue deletes the filters no longer
  * wanted. Nothing is retried: 0, or -1 with errno set (epoll: ENOENT or
@@ -77,9 +90,9 @@ int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout
 /* Make a blocked yl_backend_wait return. Thread- and async-signal-safe. */
 int yl_backend_wakeup(yl_backend *b);
 
-/* Internal to the backends: selfpipe.c drains the pipe, each OS file frees
-   its own event buffer. */
-void yl_selfpipe_drain(int fd);
+/* Internal to the backends: selfpipe.c drains the pipe (keeping signal
+   numbers in sigbytes), each OS file frees its own event buffer. */
+void yl_selfpipe_drain(yl_backend *b);
 void yl_backend_free_events(yl_backend *b);
 
 #endif

@@ -2,8 +2,9 @@
  * Linux backend: epoll plus a self-pipe for wake-ups.
  *
  * Level-triggered, so that an fd which is still readable after a waiter ran
- * is reported again; in one-shot mode (EPOLLONESHOT) an entry that reported
- * an event stays in the epoll set, disarmed, until it is modified. Each
+ * is reported again; a one-shot entry (EPOLLONESHOT: a tag without
+ * YL_TAG_PERSISTENT) that reported an event stays in the epoll set,
+ * disarmed, until it is modified. Each
  * entry's data holds the fd in its low 32 bits and the Poller's tag in the
  * high ones: epoll reports an entry under the fd number it was added with,
  * even once that number is closed or reused, and the tag tells the Poller
@@ -59,14 +60,14 @@ static int new_epoll(int wake_r)
     return pfd;
 }
 
-int yl_backend_open(yl_backend *b, int max_events, int oneshot)
+int yl_backend_open(yl_backend *b, int max_events)
 {
     int pipefd[2];
 
     b->pfd = b->wake_r = b->wake_w = -1;
     b->os_events = NULL;
     b->max_events = max_events;
-    b->oneshot = oneshot;
+    b->nsigbytes = 0;
     if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) < 0) goto fail;
     b->wake_r = pipefd[0];
     b->wake_w = pipefd[1];
@@ -103,7 +104,7 @@ int yl_backend_update(yl_backend *b, int fd, int present, int mask, unsigned int
         if (present == 0) return 0;
         return epoll_ctl(b->pfd, EPOLL_CTL_DEL, fd, NULL);
     }
-    ev.events = to_epoll(mask) | (b->oneshot ? EPOLLONESHOT : 0);
+    ev.events = to_epoll(mask) | ((tag & YL_TAG_PERSISTENT) ? 0 : EPOLLONESHOT);
     ev.data.u64 = pack(fd, tag);
     return epoll_ctl(b->pfd, present ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
 }
@@ -145,7 +146,7 @@ int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout
         unsigned int tag = (unsigned int)(evs[i].data.u64 >> 32);
         int flags = 0;
         if (tag == 0 && fd == b->wake_r) {
-            yl_selfpipe_drain(b->wake_r);
+            yl_selfpipe_drain(b);
             continue;
         }
         if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) flags |= YL_READ;
@@ -154,7 +155,8 @@ int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout
         out[k].fd = fd;
         out[k].flags = flags;
         out[k].tag = tag;
-        out[k].off = b->oneshot ? (YL_READ | YL_WRITE) : 0; /* the whole entry */
+        /* One-shot: the whole entry is disarmed now. */
+        out[k].off = (tag & YL_TAG_PERSISTENT) ? 0 : (YL_READ | YL_WRITE);
         k++;
     }
     return k;

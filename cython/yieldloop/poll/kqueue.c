@@ -2,9 +2,10 @@
  * macOS / BSD backend: kqueue with one EVFILT_READ and one EVFILT_WRITE
  * filter per fd, plus a self-pipe for wake-ups.
  *
- * Filters are level-triggered (no EV_CLEAR), matching the epoll backend; in
- * one-shot mode they are added with EV_DISPATCH, kqueue's EPOLLONESHOT: a
- * filter that reported an event stays, disabled, until it is added again.
+ * Filters are level-triggered (no EV_CLEAR), matching the epoll backend; a
+ * one-shot one (a tag without YL_TAG_PERSISTENT) is added with EV_DISPATCH,
+ * kqueue's EPOLLONESHOT: a filter that reported an event stays, disabled,
+ * until it is added again.
  * Unlike an epoll entry, a knote belongs to the descriptor: close() drops
  * it even if a dup() keeps the file open, so no filter can outlive its fd
  * number here. The Poller's tag rides in udata, as epoll's rides in data.
@@ -52,14 +53,14 @@ static int new_kqueue(int wake_r)
     return kq;
 }
 
-int yl_backend_open(yl_backend *b, int max_events, int oneshot)
+int yl_backend_open(yl_backend *b, int max_events)
 {
     int pipefd[2];
 
     b->pfd = b->wake_r = b->wake_w = -1;
     b->os_events = NULL;
     b->max_events = max_events;
-    b->oneshot = oneshot;
+    b->nsigbytes = 0;
     if (pipe(pipefd) < 0) goto fail;
     b->wake_r = pipefd[0];
     b->wake_w = pipefd[1];
@@ -93,7 +94,9 @@ static int update_filter(yl_backend *b, int fd, short filter, int present, int w
                          unsigned int tag)
 {
     /* EV_ADD modifies an existing filter and enables a disabled one. */
-    if (want) return change(b->pfd, fd, filter, EV_ADD | (b->oneshot ? EV_DISPATCH : 0), tag);
+    if (want)
+        return change(b->pfd, fd, filter,
+                      EV_ADD | ((tag & YL_TAG_PERSISTENT) ? 0 : EV_DISPATCH), tag);
     if (present) {
         /* A filter vanishes with its closed fd: nothing left to undo. */
         if (change(b->pfd, fd, filter, EV_DELETE, 0) < 0 && errno != ENOENT && errno != EBADF)
@@ -129,7 +132,7 @@ int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout
         unsigned int tag = (unsigned int)(uintptr_t)evs[i].udata;
         int flags, side = 0;
         if (tag == 0 && fd == b->wake_r && evs[i].filter == EVFILT_READ) {
-            yl_selfpipe_drain(b->wake_r);
+            yl_selfpipe_drain(b);
             continue;
         }
         if (evs[i].filter == EVFILT_READ) side = YL_READ;
@@ -138,7 +141,8 @@ int yl_backend_wait(yl_backend *b, yl_event *out, int max_out, long long timeout
         out[k].fd = fd;
         out[k].flags = flags;
         out[k].tag = tag;
-        out[k].off = b->oneshot ? side : 0; /* only the filter that reported */
+        /* One-shot: only the filter that reported is disabled now. */
+        out[k].off = (tag & YL_TAG_PERSISTENT) ? 0 : side;
         k++;
     }
     return k;

@@ -9,10 +9,15 @@
 
 #include "backend.h"
 
-void yl_selfpipe_drain(int fd)
+void yl_selfpipe_drain(yl_backend *b)
 {
-    char buf[256];
-    while (read(fd, buf, sizeof buf) > 0) {
+    unsigned char buf[256];
+    ssize_t n, i;
+    while ((n = read(b->wake_r, buf, sizeof buf)) > 0) {
+        for (i = 0; i < n; i++) {
+            if (buf[i] != 0 && b->nsigbytes < YL_MAX_SIGBYTES)
+                b->sigbytes[b->nsigbytes++] = buf[i];
+        }
     }
 }
 
