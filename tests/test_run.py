@@ -416,7 +416,7 @@ def _numbers(log):
             yield 1
             yield 2
         finally:
-            await yl.sleep(0.001)     # cleanup that needs the kernel
+            await yl.sleep(0)         # cleanup that needs the kernel
             log.append("closed")
 
     return numbers()
@@ -428,7 +428,12 @@ def test_abandoned_async_generator_is_closed_by_the_kernel():
     async def main():
         async for _ in _numbers(log):
             break                     # no aclose(): the kernel must do it
-        await yl.sleep(0.01)
+        # While the run goes on, not at its end: wait for it by passes of
+        # the loop (bounded), not by a time, which a slow machine outlasts.
+        for _ in range(10_000):
+            if "closed" in log:
+                break
+            await yl.sleep(0)
         log.append("main done")
 
     yl.run(main)
