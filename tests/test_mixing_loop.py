@@ -18,7 +18,7 @@ LINUX = sys.platform.startswith("linux")
 
 
 def run(main):
-    return asyncio.run(main(), loop_factory=yl.new_event_loop)
+    return yl.run_asyncio(main())
 
 
 def test_native_sleep_in_an_asyncio_task_waits_and_leaves_no_timer():

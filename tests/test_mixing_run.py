@@ -7,6 +7,7 @@ crosses both ways; the run's end cancels and waits for what is left.
 """
 
 import asyncio
+import sys
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_asyncio_wait_for_in_a_native_task_returns_the_result():
 
 def test_asyncio_wait_for_in_a_native_task_times_out_and_the_task_goes_on():
     async def main():
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):     # TimeoutError from 3.11 on
             await asyncio.wait_for(asyncio.sleep(10), 0.01)
         await yl.sleep(0)
         return yl.current_task().cancelling()
@@ -128,6 +129,7 @@ def test_current_task_in_an_asyncio_task_of_the_run_is_asyncios():
     assert yl.run(main) is True
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout() is 3.11+")
 def test_asyncio_timeout_cancels_a_native_task_waiting_on_a_native_trap():
     async def main():
         with pytest.raises(TimeoutError):
@@ -138,6 +140,7 @@ def test_asyncio_timeout_cancels_a_native_task_waiting_on_a_native_trap():
     assert yl.run(main) == 0
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is 3.11+")
 def test_asyncio_taskgroup_in_a_native_task():
     async def main():
         async with asyncio.TaskGroup() as tg:

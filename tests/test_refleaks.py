@@ -236,11 +236,27 @@ async def metered(astep, n, meter, warmup):
         meter.stop()
 
 
+async def _nap():
+    await yl.sleep(0)
+
+
+async def metered_with_full_freelists(astep, n, meter, warmup):
+    """metered(), after filling the native Task freelist (256 freed tasks
+    kept for reuse): tasks in a cycle are freed by a collection, and one that
+    frees more of them at once than any before grows the freelist, which is
+    not a leak."""
+    tasks = [yl.spawn(_nap) for _ in range(300)]
+    for t in tasks:
+        await t
+    del tasks, t
+    await metered(astep, n, meter, warmup)
+
+
 def check_in_kernel(astep, n, what, *, refs=(), rounds=ROUNDS, warmup=WARMUP):
     """Like check(), with ``await astep()`` as the step, all rounds in one run()."""
     meter = Meter(rounds, refs)
     kernel = yl.Kernel()
-    kernel.run(metered, astep, n, meter, warmup)
+    kernel.run(metered_with_full_freelists, astep, n, meter, warmup)
     assert kernel.stats()["tasks"] == 0
     meter.check(n, what)
 
