@@ -242,13 +242,17 @@ async def _nap():
 
 async def metered_with_full_freelists(astep, n, meter, warmup):
     """metered(), after filling the native Task freelist (256 freed tasks
-    kept for reuse): tasks in a cycle are freed by a collection, and one that
-    frees more of them at once than any before grows the freelist, which is
-    not a leak."""
-    tasks = [yl.spawn(_nap) for _ in range(300)]
+    kept for reuse) with tasks allocated while tracemalloc traces. Tasks in a
+    cycle are freed by a collection, in batches that pass the freelist's
+    size: the rest are freed, and malloc'd again later. Were the freelist
+    to hold tasks made before tracing began (by an earlier test), each such
+    turn would free an untraced block and trace a new one: "traced bytes"
+    would grow by a few tasks per round, with no block more."""
+    tasks = [yl.spawn(_nap) for _ in range(600)]   # past the freelist: new blocks
     for t in tasks:
         await t
-    del tasks, t
+    del t
+    del tasks      # frees the last first: the freelist keeps the newest 256
     await metered(astep, n, meter, warmup)
 
 
