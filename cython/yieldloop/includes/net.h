@@ -22,6 +22,33 @@
 
 static inline int yl_would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
+/* recv() of up to `n` bytes straight into a new bytes object of size `n`,
+   not shrunk to the `*got` bytes read. NULL either with an error set
+   (OSError, MemoryError) or, with no error and *got == YL_WOULD_BLOCK,
+   when the call would block. */
+static inline PyObject *yl_recv_new(int fd, Py_ssize_t n, ssize_t *got)
+{
+    PyObject *buf = PyBytes_FromStringAndSize(NULL, n);
+    *got = YL_ERROR_SET;
+    if (buf == NULL) return NULL;
+    do {
+        *got = recv(fd, PyBytes_AS_STRING(buf), (size_t)n, MSG_DONTWAIT);
+    } while (*got < 0 && errno == EINTR);
+    if (*got < 0) {
+        int err = errno;
+        Py_DECREF(buf);
+        if (yl_would_block(err)) {
+            *got = YL_WOULD_BLOCK;
+            return NULL;
+        }
+        *got = YL_ERROR_SET;
+        errno = err;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return NULL;
+    }
+    return buf;
+}
+
 /* A new bytes object with up to `n` bytes (b"" at EOF); Py_None if the call
    would block; NULL with OSError set. */
 static inline PyObject *yl_recv_bytes(int fd, Py_ssize_t n)
@@ -32,17 +59,10 @@ static inline PyObject *yl_recv_bytes(int fd, Py_ssize_t n)
         PyErr_SetString(PyExc_ValueError, "negative buffer size in recv");
         return NULL;
     }
-    buf = PyBytes_FromStringAndSize(NULL, n);
-    if (buf == NULL) return NULL;
-    do {
-        got = recv(fd, PyBytes_AS_STRING(buf), (size_t)n, MSG_DONTWAIT);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        int err = errno;
-        Py_DECREF(buf);
-        if (yl_would_block(err)) Py_RETURN_NONE;
-        errno = err;
-        return PyErr_SetFromErrno(PyExc_OSError);
+    buf = yl_recv_new(fd, n, &got);
+    if (buf == NULL) {
+        if (got == YL_WOULD_BLOCK) Py_RETURN_NONE;
+        return NULL;
     }
     if (got != n && _PyBytes_Resize(&buf, (Py_ssize_t)got) < 0) return NULL;
     return buf;
@@ -114,17 +134,10 @@ static inline PyObject *yl_recv_sized(int fd, int *bulk)
         if ((Py_ssize_t)queued < YL_RECV_SMALL) return yl_recv_stack(fd, bulk);
         if ((Py_ssize_t)queued < want) want = (Py_ssize_t)queued;
     }
-    buf = PyBytes_FromStringAndSize(NULL, want);
-    if (buf == NULL) return NULL;
-    do {
-        got = recv(fd, PyBytes_AS_STRING(buf), (size_t)want, MSG_DONTWAIT);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        int err = errno;
-        Py_DECREF(buf);
-        if (yl_would_block(err)) Py_RETURN_NONE;
-        errno = err;
-        return PyErr_SetFromErrno(PyExc_OSError);
+    buf = yl_recv_new(fd, want, &got);
+    if (buf == NULL) {
+        if (got == YL_WOULD_BLOCK) Py_RETURN_NONE;
+        return NULL;
     }
     *bulk = got >= YL_RECV_SMALL;
     if (got < want) {
