@@ -293,18 +293,8 @@ cdef class SocketTransport:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data argument must be a bytes-like object, "
                             f"not {type(data).__name__!r}")
-        if self._eof:
-            raise RuntimeError("Cannot call write() after write_eof()")
-        if self._empty_waiter is not None:
-            # loop.sendfile() owns the socket until it resets the waiter.
-            raise RuntimeError("unable to write; sendfile is in progress")
-        total = yl_buffer_len(data)
+        total = self._write_size(data, -1)
         if total == 0:
-            return
-        if self._conn_lost:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
             return
         if self._wq.size == 0:
             try:
@@ -320,11 +310,38 @@ cdef class SocketTransport:
                 return
             if not self._queue(data, n):
                 return
-            self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
-            self._writer_on = True
+            self._start_writer()
         elif not self._queue(data, 0):
             return
         self._maybe_pause_protocol()
+
+    cdef Py_ssize_t _write_size(self, data, Py_ssize_t total) except -1:
+        """What every write checks first, in asyncio's order: refused after
+        write_eof() or during sendfile(); then the size to send (``total``,
+        or that of ``data`` when ``total`` < 0), or 0 when there is nothing
+        to do: no data, or a lost connection, whose writes are counted and,
+        past a threshold, logged (as asyncio's transport does)."""
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            # loop.sendfile() owns the socket until it resets the waiter.
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if total < 0:
+            total = yl_buffer_len(data)
+        if total == 0:
+            return 0
+        if self._conn_lost:
+            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return 0
+        return total
+
+    cdef int _start_writer(self) except -1:
+        """Watch for writability until the queue is flushed."""
+        self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
+        self._writer_on = True
+        return 0
 
     cdef bint _queue(self, data, Py_ssize_t start) except -1:
         """Queue data[start:]; False if that failed and ended the connection."""
@@ -359,16 +376,7 @@ cdef class SocketTransport:
         cdef bint was_empty
         for item in items:
             total += len(<bytes>item)
-        if self._eof:
-            raise RuntimeError("Cannot call write() after write_eof()")
-        if self._empty_waiter is not None:
-            raise RuntimeError("unable to write; sendfile is in progress")
-        if total == 0:
-            return
-        if self._conn_lost:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
+        if self._write_size(None, total) == 0:
             return
         was_empty = self._wq.size == 0
         for item in items:
@@ -384,8 +392,7 @@ cdef class SocketTransport:
                 return
             if self._wq.size == 0:
                 return
-            self._loop._watch(self._fd, YL_WRITE, self._write_ready, (), self._context)
-            self._writer_on = True
+            self._start_writer()
         self._maybe_pause_protocol()
 
     def _write_ready(self):
