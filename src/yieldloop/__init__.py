@@ -25,9 +25,7 @@ from ._errors import (
 )
 from .core._poller import BACKEND as POLL_BACKEND
 from .core._traps import sleep, wait_readable, wait_writable
-from .native._kernel import (
-    Kernel,
-    Task,
+from .native._api import (
     current_kernel,
     current_task,
     notify_closing,
@@ -36,6 +34,7 @@ from .native._kernel import (
     stats,
     time,
 )
+from .native._kernel import Kernel
 from .native._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
 from .native._sockets import (
     getaddrinfo,
@@ -60,6 +59,7 @@ from .native._signals import SignalReceiver, open_signal_receiver
 from .native._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
 from .native._subprocess import Process, open_process, run_process
 from .native._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
+from .native._task import Task
 from .native._threads import to_thread
 from .native._tracer import Tracer
 

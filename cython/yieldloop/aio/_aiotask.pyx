@@ -36,7 +36,9 @@ from yieldloop.aio._aiofuture cimport (
     Future, ST_PENDING, ST_CANCELLED, ST_FINISHED, yl_type_drop, yl_aio_steal)
 from yieldloop.core._throw cimport throw_into
 from yieldloop.core._traps cimport Trap
-from yieldloop.native._kernel cimport Kernel, kernel_of_core, set_foreign_waker
+from yieldloop.native._traphost cimport set_foreign_waker
+from yieldloop.native._kernel cimport Kernel
+from yieldloop.native._api cimport kernel_of_core
 from yieldloop.aio._bridge cimport take_foreign_trap, cancel_foreign_wait
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,

@@ -29,8 +29,9 @@ an asyncio Task); an asyncio Task waiting on a trap has it as its
 ``_fut_waiter``; the answer goes through ``Kernel._answer_any``.
 """
 cimport cython
-from yieldloop.native._kernel cimport (
-    Kernel, Task, TASK_PENDING, new_cancelled_error, waiter_name, wake_foreign)
+from yieldloop.native._task cimport Task, TASK_PENDING, new_cancelled_error, waiter_name
+from yieldloop.native._traphost cimport wake_foreign
+from yieldloop.native._kernel cimport Kernel
 from yieldloop.core._traps cimport (
     Trap, TRAP_YIELD, TRAP_SLEEP, TRAP_READ, TRAP_WRITE, TRAP_JOIN, TRAP_PARK,
     TS_AWAITING, TS_READY, TS_DONE)

@@ -12,7 +12,7 @@ override them to change the container, as with asyncio's queues.
 cimport cython
 from yieldloop.core._traps cimport Trap, trap_done
 from yieldloop.native._waitlist cimport WaitList
-from yieldloop.native._kernel cimport wake, discard
+from yieldloop.native._traphost cimport wake, discard
 from yieldloop.native._sync cimport Event
 
 from collections import deque

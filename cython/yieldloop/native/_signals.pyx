@@ -39,7 +39,9 @@ The rules, trio's:
 """
 cimport cython
 from yieldloop.core._traps cimport Trap, make_trap, trap_done, ready_trap, TRAP_PARK
-from yieldloop.native._kernel cimport Kernel, need_kernel, wake
+from yieldloop.native._traphost cimport wake
+from yieldloop.native._kernel cimport Kernel
+from yieldloop.native._api cimport need_kernel
 
 import os
 import _signal

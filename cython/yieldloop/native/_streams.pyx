@@ -22,9 +22,10 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from yieldloop.core._traps cimport Trap, make_trap, TRAP_READ
 from yieldloop.native._waitlist cimport WaitList
 from yieldloop.core._handles cimport Handle, new_handle
-from yieldloop.native._kernel cimport (
-    Kernel, Task, need_kernel, running_kernel, wake, spawn_task, as_awaitable,
-    is_cancelled_error, logger)
+from yieldloop.native._task cimport Task, as_awaitable, is_cancelled_error, logger
+from yieldloop.native._traphost cimport wake
+from yieldloop.native._kernel cimport Kernel
+from yieldloop.native._api cimport need_kernel, running_kernel, spawn_task
 from yieldloop.core._poller cimport YL_WRITE
 from yieldloop.includes.net cimport (
     YL_WOULD_BLOCK, yl_recv_bytes, yl_recv_append, yl_send_from, yl_buffer_len)

@@ -11,9 +11,11 @@ future, these park on a PARK trap answered by a done-callback.
 cimport cython
 from yieldloop.core._traps cimport Trap, make_trap, trap_done, TRAP_PARK
 from yieldloop.core._handles cimport Handle
-from yieldloop.native._kernel cimport (
-    Kernel, Task, need_kernel, wake, is_cancelled_error, new_cancelled_error, spawn_task,
-    as_awaitable, logger, kernel_time)
+from yieldloop.native._task cimport (
+    Task, is_cancelled_error, new_cancelled_error, as_awaitable, logger)
+from yieldloop.native._traphost cimport wake
+from yieldloop.native._kernel cimport Kernel
+from yieldloop.native._api cimport need_kernel, spawn_task, kernel_time
 
 import sys
 

@@ -33,8 +33,10 @@ cimport cython
 from libc.errno cimport errno, ESRCH
 from yieldloop.core._traps cimport Trap, make_trap, TRAP_READ, TRAP_PARK
 from yieldloop.native._waitlist cimport WaitList
-from yieldloop.native._kernel cimport (
-    Kernel, need_kernel, wake, spawn_task, is_cancelled_error)
+from yieldloop.native._task cimport is_cancelled_error
+from yieldloop.native._traphost cimport wake
+from yieldloop.native._kernel cimport Kernel
+from yieldloop.native._api cimport need_kernel, spawn_task
 
 import os as _os
 import signal as _signal

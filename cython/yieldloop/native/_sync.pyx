@@ -14,7 +14,8 @@ as ``await lock.acquire()``, ``yield from lock.acquire()`` and
 cimport cython
 from yieldloop.core._traps cimport Trap, trap_done, ready_trap
 from yieldloop.native._waitlist cimport WaitList
-from yieldloop.native._kernel cimport wake, is_cancelled_error
+from yieldloop.native._task cimport is_cancelled_error
+from yieldloop.native._traphost cimport wake
 
 
 cdef bint _any_live(WaitList waiters):

@@ -9,7 +9,9 @@ default size), made on first use and shut down (waited for) when run()
 ends, as asyncio.run does with its default executor.
 """
 from yieldloop.core._traps cimport Trap, make_trap, TRAP_PARK
-from yieldloop.native._kernel cimport Kernel, need_kernel, wake
+from yieldloop.native._traphost cimport wake
+from yieldloop.native._kernel cimport Kernel
+from yieldloop.native._api cimport need_kernel
 from yieldloop.includes.capi cimport PyContext_CopyCurrent
 
 

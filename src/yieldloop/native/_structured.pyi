@@ -3,7 +3,7 @@ from types import TracebackType
 from typing import Any, final
 from typing_extensions import disjoint_base
 
-from ._kernel import Task
+from ._task import Task
 
 @disjoint_base
 class TaskGroup:
