@@ -47,14 +47,8 @@ from .native._sockets import (
     sock_sendall,
     sock_sendto,
 )
-from .native._streams import (
-    Server,
-    Stream,
-    open_connection,
-    open_unix_connection,
-    start_server,
-    start_unix_server,
-)
+from .native._servers import Server, start_server, start_unix_server
+from .native._streams import Stream, open_connection, open_unix_connection
 from .native._signals import SignalReceiver, open_signal_receiver
 from .native._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
 from .native._subprocess import Process, open_process, run_process

@@ -30,3 +30,10 @@ cdef class Stream:
     # Send ``data`` now, buffering what the socket does not take (no checks).
     cdef int _send(self, object data) except -1
     cdef _wake_writers(self)
+
+
+# For the servers (_servers.pyx), which make Streams of what they accept.
+cdef int close_socket(object sock) except -1
+cdef int nodelay(object sock) except -1
+cdef object server_tls(object ssl, object handshake_timeout, object shutdown_timeout)
+cdef object tls_module()

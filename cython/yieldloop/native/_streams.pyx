@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, iterable_coroutine=True
-"""Streams over connected sockets, and the servers and connections that make them.
+"""Streams over connected sockets, and the client connections that make them.
 
 Reading is pulled by the task that reads: read(), readexactly(),
 readline() and readuntil() receive straight from the fd (into the stream's
@@ -15,6 +15,9 @@ send_all() waits until everything written is sent.
 
 Closing wakes a task parked on the stream's fd with ClosedResourceError and
 makes the kernel forget the fd, so a reused fd number starts clean.
+
+Servers, which make a Stream of each connection they accept, are in
+_servers.pyx; TLS over a Stream in _tls.pyx.
 """
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
@@ -22,21 +25,18 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from yieldloop.core._traps cimport Trap, make_trap, TRAP_READ
 from yieldloop.native._waitlist cimport WaitList
 from yieldloop.core._handles cimport Handle, new_handle
-from yieldloop.native._task cimport Task, as_awaitable, is_cancelled_error, logger
 from yieldloop.native._traphost cimport wake
 from yieldloop.native._kernel cimport Kernel
-from yieldloop.native._api cimport need_kernel, running_kernel, spawn_task
+from yieldloop.native._api cimport need_kernel, running_kernel
 from yieldloop.core._poller cimport YL_WRITE
 from yieldloop.includes.net cimport (
     YL_WOULD_BLOCK, yl_recv_bytes, yl_recv_append, yl_send_from, yl_buffer_len)
 
-import errno as _errno
 import os as _os
 import socket as _socket
-import stat as _stat
 
 from yieldloop._errors import ClosedResourceError, IncompleteReadError, LimitOverrunError
-from yieldloop.native._sockets import getaddrinfo, sock_accept, sock_connect
+from yieldloop.native._sockets import getaddrinfo, sock_connect
 
 #: Longest line or separator search readline()/readuntil() accept (asyncio's).
 DEFAULT_LIMIT = 2 ** 16
@@ -55,13 +55,14 @@ cdef inline Trap _wait_readable(int fd, object owner):
     return t
 
 
-cdef close_socket(object sock):
+cdef int close_socket(object sock) except -1:
     """Close ``sock``, first waking whoever waits on it (see notify_closing)."""
     cdef Kernel k = running_kernel()
     cdef int fd = sock.fileno()
     if fd >= 0 and k is not None:
         k.close_fd(fd)
     sock.close()
+    return 0
 
 
 # The docstring line "Name(sig)\n--\n" is the signature CPython gives a C type
@@ -360,8 +361,8 @@ cdef class Stream:
         self._check_open()
         if self._wbuf:
             await self._wait_buffer(0)
-        return await _tls().wrap(self, ssl_context, server_side, server_hostname,
-                                 ssl_handshake_timeout, ssl_shutdown_timeout)
+        return await tls_module().wrap(self, ssl_context, server_side, server_hostname,
+                                       ssl_handshake_timeout, ssl_shutdown_timeout)
 
     # --- closing
 
@@ -427,9 +428,9 @@ cdef class Stream:
 cdef object _tls_module = None
 
 
-cdef object _tls():
-    # Imported on first use: the ssl module is slow to import, and only
-    # TLS needs it.
+cdef object tls_module():
+    """yieldloop.native._tls, imported on first use: the ssl module is
+    slow to import, and only TLS needs it."""
     global _tls_module
     if _tls_module is None:
         from yieldloop.native import _tls as mod
@@ -448,7 +449,7 @@ cdef object _client_tls(object ssl, object server_hostname, object host,
         if shutdown_timeout is not None:
             raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
         return None, None
-    mod = _tls()
+    mod = tls_module()
     context = mod.client_context(ssl)
     mod.check_timeout(handshake_timeout, "ssl_handshake_timeout")
     mod.check_timeout(shutdown_timeout, "ssl_shutdown_timeout")
@@ -459,14 +460,14 @@ cdef object _client_tls(object ssl, object server_hostname, object host,
     return context, server_hostname
 
 
-cdef object _server_tls(object ssl, object handshake_timeout, object shutdown_timeout):
+cdef object server_tls(object ssl, object handshake_timeout, object shutdown_timeout):
     if ssl is None:
         if handshake_timeout is not None:
             raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
         if shutdown_timeout is not None:
             raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
         return None
-    mod = _tls()
+    mod = tls_module()
     if not isinstance(ssl, mod._ssl.SSLContext):
         raise TypeError("ssl argument must be an SSLContext or None, got %r" % (ssl,))
     mod.check_timeout(handshake_timeout, "ssl_handshake_timeout")
@@ -477,16 +478,17 @@ cdef object _server_tls(object ssl, object handshake_timeout, object shutdown_ti
 async def _wrap_client(Stream stream, context, server_hostname, handshake_timeout,
                        shutdown_timeout):
     try:
-        return await _tls().wrap(stream, context, False, server_hostname,
-                                 handshake_timeout, shutdown_timeout)
+        return await tls_module().wrap(stream, context, False, server_hostname,
+                                       handshake_timeout, shutdown_timeout)
     except BaseException:
         stream.close()
         raise
 
 
-cdef _nodelay(object sock):
+cdef int nodelay(object sock) except -1:
     if sock.family in (_socket.AF_INET, _socket.AF_INET6):
         sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+    return 0
 
 
 async def open_connection(host, port, *, Py_ssize_t limit=DEFAULT_LIMIT, family=0,
@@ -515,7 +517,7 @@ async def open_connection(host, port, *, Py_ssize_t limit=DEFAULT_LIMIT, family=
         try:
             sock.setblocking(False)
             await sock_connect(sock, address)
-            _nodelay(sock)
+            nodelay(sock)
             stream = Stream(sock, limit=limit)
         except BaseException as e:
             close_socket(sock)
@@ -552,251 +554,3 @@ async def open_unix_connection(path, *, Py_ssize_t limit=DEFAULT_LIMIT, ssl=None
         return stream
     return await _wrap_client(stream, context, server_hostname,
                               ssl_handshake_timeout, ssl_shutdown_timeout)
-
-
-@cython.final
-cdef class Server:
-    """Listening sockets with a task accepting on each; every connection is
-    a Stream handed to the handler in a task of its own, and closed when the
-    handler returns. Made by start_server() and start_unix_server().
-
-        async with await yieldloop.start_server(handle, "127.0.0.1", 8888) as server:
-            await server.serve_forever()
-    """
-    cdef Kernel _kernel
-    cdef list _sockets
-    cdef list _acceptors
-    cdef set _connections
-    cdef object _handler
-    cdef Py_ssize_t _limit
-    cdef object _unix_path
-    cdef WaitList _closed_waiters
-    cdef bint _closed
-    cdef object _ssl                # SSLContext: each connection's handshake first
-    cdef object _ssl_handshake_timeout
-    cdef object _ssl_shutdown_timeout
-
-    def __init__(self, *args, **kwargs):
-        raise TypeError("Server objects are made by start_server() and start_unix_server()")
-
-    @property
-    def sockets(self):
-        """The listening sockets (empty once closed)."""
-        return list(self._sockets)
-
-    def is_serving(self):
-        """True until close()."""
-        return not self._closed
-
-    def close(self):
-        """Stop accepting: the listening sockets are closed. Connections
-        already accepted go on (aclose() ends them too)."""
-        cdef Trap t
-        if self._closed:
-            return
-        self._closed = True
-        for task in self._acceptors:
-            task.cancel()
-        for sock in self._sockets:
-            close_socket(sock)
-        self._sockets = []
-        if self._unix_path is not None:
-            try:
-                _os.unlink(self._unix_path)
-            except FileNotFoundError:
-                pass
-        t = self._closed_waiters.first()
-        while t is not None:
-            wake(t, None, None)
-            t = self._closed_waiters.next_after(t)
-
-    async def aclose(self):
-        """Close, cancel the connections' tasks and wait for them to end."""
-        self.close()
-        tasks = list(self._connections) + self._acceptors
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except BaseException as e:
-                if not is_cancelled_error(e):
-                    raise
-
-    async def serve_forever(self):
-        """Wait until the server is closed."""
-        cdef Trap t
-        while not self._closed:
-            t = self._closed_waiters.park()
-            try:
-                await t
-            finally:
-                self._closed_waiters.remove(t)
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, exc_type, exc, tb):
-        await self.aclose()
-
-    def __repr__(self):
-        names = [s.getsockname() for s in self._sockets]
-        return "<Server %s connections=%d>" % (names or "closed", len(self._connections))
-
-
-cdef Server _new_server(list sockets, handler, Py_ssize_t limit, object unix_path,
-                        object ssl, object handshake_timeout, object shutdown_timeout):
-    cdef Server server = Server.__new__(Server)
-    server._ssl = ssl
-    server._ssl_handshake_timeout = handshake_timeout
-    server._ssl_shutdown_timeout = shutdown_timeout
-    server._kernel = need_kernel("start_server()")
-    server._sockets = sockets
-    server._connections = set()
-    server._handler = handler
-    server._limit = limit
-    server._unix_path = unix_path
-    server._closed_waiters = WaitList("Server.serve_forever()")
-    server._acceptors = [spawn_task(server._kernel, _accept_loop(server, s), None)
-                         for s in sockets]
-    return server
-
-
-# Accept errors that mean "not now" (resources exhausted): back off and retry
-# instead of spinning on a listening socket that stays readable.
-_RESOURCE_ERRORS = frozenset(
-    getattr(_errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM") if hasattr(_errno, name))
-# Errors about one failed connection: skip it.
-_CONNECTION_ERRORS = frozenset(
-    getattr(_errno, name) for name in ("ECONNABORTED", "EPROTO", "ECONNRESET") if hasattr(_errno, name))
-
-
-async def _accept_loop(Server server, lsock):
-    from yieldloop.core._traps import sleep
-    backoff = 0.0
-    while True:
-        try:
-            conn, _ = await sock_accept(lsock)
-        except OSError as e:
-            if e.errno in _CONNECTION_ERRORS:
-                continue
-            if e.errno not in _RESOURCE_ERRORS:
-                raise
-            backoff = min(1.0, backoff * 2 or 0.01)
-            logger().warning(
-                "accept() failed (%s); retrying in %.2f s", e, backoff)
-            await sleep(backoff)
-            continue
-        backoff = 0.0
-        _nodelay(conn)
-        stream = Stream(conn, limit=server._limit)
-        task = spawn_task(server._kernel, _serve(server, stream), None)
-        server._connections.add(task)
-        task.add_done_callback(server._connections.discard)
-
-
-async def _serve(Server server, stream):
-    handler = server._handler
-    if server._ssl is not None:
-        try:
-            stream = await _tls().wrap(stream, server._ssl, True, None,
-                                       server._ssl_handshake_timeout,
-                                       server._ssl_shutdown_timeout)
-        except BaseException as e:
-            peer = stream.get_extra_info("peername")
-            stream.close()
-            if not isinstance(e, Exception):
-                raise
-            # A client that fails the handshake is the client's problem (a
-            # scanner, a wrong CA): not logged above debug, as in asyncio.
-            logger().debug("TLS handshake with %r failed: %r", peer, e)
-            return
-    try:
-        result = handler(stream)
-        if result is not None:
-            await as_awaitable(result)
-    except BaseException as e:
-        stream.close()
-        if is_cancelled_error(e) or not isinstance(e, Exception):
-            raise
-        logger().error(
-            "Unhandled exception in connection handler %r", handler, exc_info=e)
-    else:
-        await stream.aclose()
-
-
-cdef list _listen_all(list infos, int backlog, bint reuse_address):
-    sockets = []
-    try:
-        for af, kind, proto, _, address in infos:
-            sock = _socket.socket(af, kind, proto)
-            sockets.append(sock)
-            if reuse_address:
-                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-            if af == _socket.AF_INET6 and hasattr(_socket, "IPPROTO_IPV6"):
-                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1)
-            try:
-                sock.bind(address)
-            except OSError as e:
-                raise OSError(e.errno, "error while attempting to bind on address %r: %s"
-                              % (address, e.strerror)) from None
-            sock.listen(backlog)
-            sock.setblocking(False)
-    except BaseException:
-        for sock in sockets:
-            sock.close()
-        raise
-    return sockets
-
-
-async def start_server(handler, host="127.0.0.1", port=0, *, int backlog=_socket.SOMAXCONN,
-                       Py_ssize_t limit=DEFAULT_LIMIT, bint reuse_address=True, family=0,
-                       ssl=None, ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
-    """Listen on ``host``:``port`` (default 127.0.0.1 and a free port) and
-    serve each connection with ``handler(stream)`` (an async function or a
-    generator function) in a task of its own. Returns the Server.
-
-    ``backlog`` defaults to the system's maximum (asyncio uses 100): a burst
-    of connections that overflows the accept queue gets reset by the OS.
-
-        async def echo(stream):
-            async for line in stream:
-                stream.write(line)
-                await stream.drain()
-
-        server = await yieldloop.start_server(echo, "127.0.0.1", 8888)
-
-    With ``ssl`` (an ssl.SSLContext holding the server's certificate, e.g.
-    ``ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)`` then
-    ``load_cert_chain()``) each connection's TLS handshake runs in its task
-    first, bounded by ``ssl_handshake_timeout`` (60 s); the handler gets a
-    TLSStream, or is not called if the handshake fails.
-    ``ssl_shutdown_timeout`` (30 s) bounds each closing exchange.
-    """
-    ssl = _server_tls(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
-    infos = await getaddrinfo(host, port, family=family, type=_socket.SOCK_STREAM,
-                              flags=_socket.AI_PASSIVE)
-    seen, unique = set(), []
-    for info in infos:
-        if info[4] not in seen:
-            seen.add(info[4])
-            unique.append(info)
-    return _new_server(_listen_all(unique, backlog, reuse_address), handler, limit, None,
-                       ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
-
-
-async def start_unix_server(handler, path, *, int backlog=_socket.SOMAXCONN,
-                            Py_ssize_t limit=DEFAULT_LIMIT, ssl=None,
-                            ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
-    """Like start_server(), on a Unix socket at ``path``. A stale socket file
-    there is replaced; the file is removed when the server closes."""
-    ssl = _server_tls(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
-    path = _os.fspath(path)
-    try:
-        if _stat.S_ISSOCK(_os.stat(path).st_mode):
-            _os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sockets = _listen_all([(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, "", path)], backlog, False)
-    return _new_server(sockets, handler, limit, path,
-                       ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
