@@ -47,11 +47,9 @@ from yieldloop.includes.capi cimport (
 from libc.math cimport INFINITY
 from cpython.object cimport PyObject
 
-import selectors
 import sys
 import threading
 from _thread import RLock as _RLock
-from collections.abc import Mapping
 
 from asyncio import base_events, futures
 from yieldloop._aio_private import (
@@ -511,6 +509,8 @@ cdef class LoopCore(LoopBase):
         return self._sched.stats()
 
     def _selector_view(self):
+        """What asyncio's code may ask of ``loop._selector`` (_selector.pyx)."""
+        from yieldloop.aio._selector import _PollerSelector
         return _PollerSelector(self)
 
 
@@ -538,88 +538,3 @@ def _run_foreign(handle):
     """Run an asyncio Handle (it reports its own errors) unless cancelled."""
     if not handle._cancelled:
         handle._run()
-
-
-class _PollerSelector(selectors.BaseSelector):
-    """What asyncio's code may ask of ``loop._selector``: a read-only map of
-    the fd callbacks (transports' reprs use it). The loop never selects
-    through it."""
-
-    def __init__(self, loop):
-        self._map = _CallbackMap(loop)
-
-    def register(self, fileobj, events, data=None):
-        raise NotImplementedError("yieldloop.Loop registers fds itself")
-
-    def unregister(self, fileobj):
-        raise NotImplementedError("yieldloop.Loop registers fds itself")
-
-    def select(self, timeout=None):
-        raise NotImplementedError("yieldloop.Loop polls itself")
-
-    def get_map(self):
-        return self._map
-
-    def close(self):
-        pass
-
-
-class _CallbackMap(Mapping):
-    """A selector's map over the loop's fd callbacks, as asyncio's selector
-    map is: it lists the fds with a reader or a writer, finds a key by fd
-    or by the object it was added with (an int or an object with fileno()),
-    and each key's fileobj is that object."""
-
-    def __init__(self, loop):
-        self._loop = loop
-
-    def __getitem__(self, fileobj):
-        cdef LoopCore core = self._loop
-        cdef int fd = core._lookup_fileobj(fileobj)
-        key = _key(core, fd)
-        if key is None:
-            raise KeyError("%r is not registered" % (fileobj,))
-        return key
-
-    def __iter__(self):
-        cdef LoopCore core = self._loop
-        return iter([key.fd for key in _keys(core)])
-
-    def __len__(self):
-        cdef LoopCore core = self._loop
-        return len(_keys(core))
-
-
-cdef object _key(LoopCore core, int fd):
-    """The SelectorKey of ``fd``'s callbacks (data: (reader, writer)), or None.
-    Only the loop's own (persistent) waiters count: native tasks' waits on
-    the same core are not callbacks."""
-    reader = core._poller_c.waiter(fd, YL_READ)
-    writer = core._poller_c.waiter(fd, YL_WRITE)
-    if reader is not None and not core._poller_c.persistent_waiter(fd, YL_READ):
-        reader = None
-    if writer is not None and not core._poller_c.persistent_waiter(fd, YL_WRITE):
-        writer = None
-    if reader is None and writer is None:
-        return None
-    mask = (selectors.EVENT_READ if reader is not None else 0) | (
-        selectors.EVENT_WRITE if writer is not None else 0)
-    return selectors.SelectorKey(core._fileobjs.get(fd, fd), fd, mask, (reader, writer))
-
-
-cdef list _keys(LoopCore core):
-    """Every fd's key, by fd number: the poller is scanned up to the last fd
-    with a callback (it keeps them in tables indexed by fd)."""
-    cdef list keys = []
-    cdef Py_ssize_t left = core._poller_c.nwaiters
-    cdef int fd = 0
-    if core._closed_c:
-        return keys
-    while left > 0:
-        left -= (core._poller_c.waiter(fd, YL_READ) is not None) + (
-            core._poller_c.waiter(fd, YL_WRITE) is not None)
-        key = _key(core, fd)
-        if key is not None:
-            keys.append(key)
-        fd += 1
-    return keys
