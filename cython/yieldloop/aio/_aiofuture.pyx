@@ -15,17 +15,15 @@ queue without a call through ``loop.call_soon``, and a yieldloop Task that
 awaits the future is kept as itself and queued directly when the future is
 done: no callback object, no Handle (see _aiotask.pyx). On another loop
 (asyncio's own, a test's), it schedules through that loop's call_soon().
+The iterator ``await fut`` runs is in _futureiter.pyx.
 """
-cimport cython
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF
 from yieldloop.aio._loopbase cimport LoopBase, push_ready
+from yieldloop.aio._futureiter cimport new_iter
 from yieldloop.includes.capi cimport (
-    PyContext_CopyCurrent, PyExceptionInstance_Check, PyExceptionClass_Check,
-    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext)
+    PyContext_CopyCurrent, PyExceptionInstance_Check, PyExceptionClass_Check)
 
 import sys
-from types import GenericAlias, TracebackType
+from types import GenericAlias
 
 from asyncio import events, exceptions, futures
 
@@ -48,8 +46,6 @@ cdef bint _PY311 = sys.version_info >= (3, 11)
 cdef bint _PY313 = sys.version_info >= (3, 13)
 # 3.15+: __init__ on an initialized future is refused.
 cdef bint _PY315 = sys.version_info >= (3, 15)
-# 3.12+: the iterator's throw() warns about its three-argument form.
-cdef bint _PY312 = sys.version_info >= (3, 12)
 # asyncio's repr: base_futures._future_repr from 3.11, _future_repr_info before.
 cdef object _future_repr = future_repr
 cdef object _future_repr_info = future_repr_info
@@ -250,11 +246,11 @@ cdef class Future:
 
     def __await__(self):
         self._check_alive()
-        return _new_iter(self)
+        return new_iter(self)
 
     def __iter__(self):
         self._check_alive()
-        return _new_iter(self)
+        return new_iter(self)
 
     def __del__(self):
         self._finalize()
@@ -509,101 +505,6 @@ cdef inline tuple _entry(object cb, object ctx):
         return ((<Future>cb)._wakeup_callable(), (<Future>cb)._wake_context())
     return (cb, ctx)
 
-
-# --- the iterator of `await future`: yields the future once while it is
-# --- pending (a task then waits for it), then returns its result
-
-@cython.final
-@cython.freelist(64)
-cdef class _FutureIter:
-    """The iterator of ``await`` on a yieldloop Future."""
-
-    cdef Future _fut
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        # (The type's tp_iternext is _iter_next, in C, set below.)
-        return _iter_next_obj(self)
-
-    def send(self, value, /):
-        """Resume the await (the value is ignored, as asyncio's does)."""
-        return _iter_next_obj(self)
-
-    def throw(self, typ, val=None, tb=None, /):
-        """Raise an exception at the await."""
-        if _PY312 and (val is not None or tb is not None):
-            import warnings
-            warnings.warn("the (type, exc, tb) signature of throw() is deprecated, "
-                          "use the single-arg signature instead.", DeprecationWarning, 2)
-        self._fut = None
-        if tb is not None and type(tb) is not TracebackType:
-            raise TypeError("throw() third argument must be a traceback")
-        if PyExceptionClass_Check(typ):
-            exc = typ() if val is None else (val if isinstance(val, typ) else typ(val))
-        elif PyExceptionInstance_Check(typ):
-            if val is not None:
-                raise TypeError("instance exception may not have a separate value")
-            exc = typ
-        else:
-            raise TypeError("exceptions must be classes deriving BaseException or "
-                            "instances of such a class")
-        if tb is not None:
-            exc = exc.with_traceback(tb)
-        raise exc
-
-    def close(self):
-        """Forget the future."""
-        self._fut = None
-
-
-cdef inline _FutureIter _new_iter(Future fut):
-    cdef _FutureIter it = _FutureIter.__new__(_FutureIter)
-    it._fut = fut
-    return it
-
-
-cdef object _iter_next_obj(_FutureIter it):
-    if it._fut is None:
-        raise StopIteration
-    return yl_result(_iter_next(<PyObject*>it))
-
-
-cdef PyObject* _iter_next(PyObject* o) noexcept:
-    """The iterator's tp_iternext, in C: a Cython ``raise`` would add a
-    traceback entry to every await that ends."""
-    cdef _FutureIter it = <_FutureIter>o
-    cdef Future fut = it._fut
-    cdef object value
-    if fut is None:
-        return NULL
-    if fut._state == ST_PENDING:
-        if not fut._blocking:
-            fut._blocking = True
-            Py_INCREF(fut)
-            return <PyObject*>fut
-        return yl_raise(RuntimeError("await wasn't used with future"))
-    it._fut = None
-    if fut._state == ST_CANCELLED:
-        return _raise_cancelled(fut)
-    fut._log_tb = False
-    if fut._exc_v is not None:
-        value = fut._exc_v
-        value.__traceback__ = fut._exc_tb
-        return yl_raise(value)
-    return yl_stop_iteration(fut._result_v)
-
-
-cdef PyObject* _raise_cancelled(Future fut) noexcept:
-    try:
-        exc = fut._make_cancelled_error_c()
-    except BaseException:
-        return NULL
-    return yl_raise(exc)
-
-
-yl_set_iternext(_FutureIter, _iter_next)
 
 # asyncio's Future has these from some version on; so do we.
 if sys.version_info >= (3, 11):

@@ -7,7 +7,7 @@ from asyncio import AbstractEventLoop
 from collections.abc import Callable, Generator
 from contextvars import Context
 from types import GenericAlias
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Generic, TypeVar
 
 from typing_extensions import Self, disjoint_base
 
@@ -64,13 +64,3 @@ class Future(Generic[_T]):
     if sys.version_info >= (3, 14):
         @property
         def _asyncio_awaited_by(self) -> None: ...
-
-@final
-class _FutureIter:
-    """The iterator of ``await`` on a yieldloop Future."""
-
-    def __iter__(self) -> Self: ...
-    def __next__(self) -> Any: ...
-    def send(self, value: Any, /) -> Any: ...
-    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any: ...
-    def close(self) -> None: ...
