@@ -1,18 +1,18 @@
 from typing import final
 
+from ._fdtable import FdTable
+
 BACKEND: str
 READ: int
 WRITE: int
 ERROR: int
 
 @final
-class Poller:
+class Poller(FdTable):
     """One OS poller (epoll or kqueue) with its wake-up pipe."""
 
     nwaiters: int
-    ctl_calls: int
     stale_events: int
-    rebuilds: int
     def __init__(self, *, oneshot: bool = False) -> None: ...
     @property
     def closed(self) -> bool: ...
