@@ -13,7 +13,7 @@ import termios
 import time
 
 import epoll_state
-from yieldloop._transport import RECV_MAX, RECV_SMALL
+from yieldloop.aio._transport import RECV_MAX, RECV_SMALL
 
 KIB, MIB = 1024, 1024 * 1024
 LINUX = sys.platform.startswith("linux")

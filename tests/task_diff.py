@@ -46,7 +46,7 @@ def same(program):
     """Run ``program(loop, seen)`` on both loops; assert they saw the same."""
     a_kinds, a_result, a_seen = run_on(asyncio.new_event_loop, program)
     y_kinds, y_result, y_seen = run_on(yieldloop.new_event_loop, program)
-    assert y_kinds == ["yieldloop._aiotask"], "the program did not run in yieldloop's Task"
+    assert y_kinds == ["yieldloop.aio._aiotask"], "the program did not run in yieldloop's Task"
     assert a_kinds != y_kinds
     assert (y_result, y_seen) == (a_result, a_seen)
     return y_result, y_seen

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 import yieldloop as yl
-from yieldloop._core import Core
+from yieldloop.core._core import Core
 
 LINUX = sys.platform.startswith("linux")
 

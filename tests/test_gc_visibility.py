@@ -10,9 +10,9 @@ import os
 import weakref
 
 import yieldloop as yl
-from yieldloop._poller import Poller
-from yieldloop._readyqueue import ReadyQueue
-from yieldloop._timerheap import TimerEntry, TimerHeap
+from yieldloop.core._poller import Poller
+from yieldloop.core._readyqueue import ReadyQueue
+from yieldloop.core._timerheap import TimerEntry, TimerHeap
 
 
 class Marker:

@@ -402,7 +402,7 @@ def test_an_asyncio_task_awaits_a_yieldloop_future_and_task():
 
 
 def test_an_uninitialized_future_refuses_use():
-    from yieldloop._aiofuture import Future
+    from yieldloop.aio._aiofuture import Future
 
     fut = Future.__new__(Future)
     with pytest.raises(RuntimeError, match="not initialized"):

@@ -789,7 +789,7 @@ def test_with_another_task_factory_set_futures_are_asyncios_own():
         return ours.__module__, theirs is asyncio.Future, got, got2
 
     assert yieldloop.run_asyncio(main()) == (
-        "yieldloop._aiofuture", True, "awaited by ours", "theirs slept")
+        "yieldloop.aio._aiofuture", True, "awaited by ours", "theirs slept")
 
 
 # --- debug mode
@@ -861,7 +861,7 @@ def test_loop_tasks_and_futures_are_yieldloops_own():
         loop = asyncio.get_running_loop()
         return (type(asyncio.current_task()).__module__, type(loop.create_future()).__module__)
 
-    assert yieldloop.run_asyncio(main()) == ("yieldloop._aiotask", "yieldloop._aiofuture")
+    assert yieldloop.run_asyncio(main()) == ("yieldloop.aio._aiotask", "yieldloop.aio._aiofuture")
 
 
 def test_a_finished_task_is_collected_once_the_step_that_awaited_it_ends():

@@ -23,8 +23,8 @@ test_tasks = pytest.importorskip("test.test_asyncio.test_tasks")
 test_futures = pytest.importorskip("test.test_asyncio.test_futures")
 from test.test_asyncio import utils as test_utils  # noqa: E402
 
-from yieldloop._aiofuture import Future  # noqa: E402
-from yieldloop._aiotask import Task  # noqa: E402
+from yieldloop.aio._aiofuture import Future  # noqa: E402
+from yieldloop.aio._aiotask import Task  # noqa: E402
 
 
 class YieldloopTaskTests(test_tasks.BaseTaskTests, test_tasks.SetMethodsTest,
@@ -76,4 +76,4 @@ def test_the_suites_ran_our_classes():
     # A guard against a change in CPython's test layout that would leave the
     # classes above running asyncio's own implementation.
     assert YieldloopTaskTests.Task is Task and YieldloopFutureTests.cls is Future
-    assert sys.modules[Task.__module__].__name__ == "yieldloop._aiotask"
+    assert sys.modules[Task.__module__].__name__ == "yieldloop.aio._aiotask"

@@ -9,8 +9,8 @@ import time
 import pytest
 
 import epoll_state
-from yieldloop import _poller
-from yieldloop._poller import ERROR, READ, WRITE, Poller
+from yieldloop.core import _poller
+from yieldloop.core._poller import ERROR, READ, WRITE, Poller
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from yieldloop._readyqueue import ReadyQueue
+from yieldloop.core._readyqueue import ReadyQueue
 
 
 def test_items_come_out_in_the_order_they_went_in():

@@ -55,9 +55,9 @@ from collections import Counter
 import pytest
 
 import yieldloop as yl
-from yieldloop._poller import READ, WRITE, Poller
-from yieldloop._readyqueue import ReadyQueue
-from yieldloop._timerheap import TimerEntry, TimerHeap
+from yieldloop.core._poller import READ, WRITE, Poller
+from yieldloop.core._readyqueue import ReadyQueue
+from yieldloop.core._timerheap import TimerEntry, TimerHeap
 
 WARMUP = 2
 ROUNDS = 5

@@ -51,10 +51,14 @@ def _default(node):
     return _ANY_DEFAULT if value is Ellipsis else value
 
 
+def _stub_path(module: str) -> pathlib.Path:
+    """The stub of a module of the package: yieldloop.native._kernel -> native/_kernel.pyi."""
+    return PACKAGE.joinpath(*module.split(".")[1:]).with_suffix(".pyi")
+
+
 def _stub_defs(module: str):
     """{name: ast node} of the top-level defs and classes of a module's stub."""
-    path = PACKAGE / (module.rsplit(".", 1)[1] + ".pyi")
-    tree = ast.parse(path.read_text())
+    tree = ast.parse(_stub_path(module).read_text())
     return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
@@ -77,7 +81,7 @@ def _compiled_public_names():
     for name in yl.__all__:
         obj = getattr(yl, name)
         module = getattr(obj, "__module__", "") or ""
-        if not module.startswith("yieldloop._") or not (PACKAGE / (module[10:] + ".pyi")).exists():
+        if not module.startswith("yieldloop.") or not _stub_path(module).exists():
             continue
         if isinstance(obj, type) and issubclass(obj, BaseException):
             continue

@@ -19,7 +19,7 @@ import pytest
 
 import epoll_state
 import yieldloop as yl
-import yieldloop._subprocess as ylsub
+import yieldloop.native._subprocess as ylsub
 
 LINUX = sys.platform.startswith("linux")
 PY = sys.executable

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from yieldloop._timerheap import TimerEntry, TimerHeap
+from yieldloop.core._timerheap import TimerEntry, TimerHeap
 
 
 def drain(h, now=math.inf):

@@ -5,7 +5,7 @@ accepts a trap in state TS_AWAITING even when the kernel already holds it for
 another task (``trap.task`` is set). It is then registered twice: twice in
 the joiners of a task, or answered with a BusyResourceError while it stays
 in the poller. The second answer runs ``_answer(<Task>trap.task, ...)`` with
-``trap.task`` None, and ``t._trap = None`` (_kernel.pyx, in _answer) reads
+``trap.task`` None, and ``t._trap = None`` (_traphost.pyx, in _answer) reads
 and writes a Task field inside the static memory of ``None``: a segmentation
 fault here (UBSan: member access within null pointer, in Py_DECREF under
 Kernel._answer). For a timer the second push raises "timer entry is already

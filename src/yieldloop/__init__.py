@@ -23,9 +23,9 @@ from ._errors import (
     IncompleteReadError,
     LimitOverrunError,
 )
-from ._kernel import (
-    Kernel,
-    Task,
+from .core._poller import BACKEND as POLL_BACKEND
+from .core._traps import sleep, wait_readable, wait_writable
+from .native._api import (
     current_kernel,
     current_task,
     notify_closing,
@@ -34,9 +34,9 @@ from ._kernel import (
     stats,
     time,
 )
-from ._poller import BACKEND as POLL_BACKEND
-from ._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
-from ._sockets import (
+from .native._kernel import Kernel
+from .native._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
+from .native._sockets import (
     getaddrinfo,
     sock_accept,
     sock_connect,
@@ -47,28 +47,22 @@ from ._sockets import (
     sock_sendall,
     sock_sendto,
 )
-from ._streams import (
-    Server,
-    Stream,
-    open_connection,
-    open_unix_connection,
-    start_server,
-    start_unix_server,
-)
-from ._signals import SignalReceiver, open_signal_receiver
-from ._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
-from ._subprocess import Process, open_process, run_process
-from ._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
-from ._threads import to_thread
-from ._tracer import Tracer
-from ._traps import sleep, wait_readable, wait_writable
+from .native._servers import Server, start_server, start_unix_server
+from .native._streams import Stream, open_connection, open_unix_connection
+from .native._signals import SignalReceiver, open_signal_receiver
+from .native._structured import TaskGroup, Timeout, gather, shield, timeout, timeout_at, wait_for
+from .native._subprocess import Process, open_process, run_process
+from .native._sync import BoundedSemaphore, Condition, Event, Lock, Semaphore
+from .native._task import Task
+from .native._threads import to_thread
+from .native._tracer import Tracer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:  # at run time they come from __getattr__ below, on first use
     from asyncio import CancelledError, InvalidStateError
 
-    from ._tls import TLSStream
     from .loop import EventLoopPolicy, Loop, install, run_asyncio
+    from .native._tls import TLSStream
 
 __version__ = "0.1.0"
 
@@ -170,7 +164,7 @@ def __getattr__(name):
 
         value = getattr(loop, name)
     elif name in _FROM_TLS:
-        from . import _tls
+        from .native import _tls
 
         value = getattr(_tls, name)
     elif name == "testing":  # yieldloop.testing.MockClock without its own import

@@ -54,7 +54,7 @@ format_handle = base_events._format_handle  # type: ignore[attr-defined]  # not 
 #: asyncio has it (3.14+; None before: they present as asyncio.Handle).
 ThreadSafeHandle = getattr(events, "_ThreadSafeHandle", None)
 
-# yieldloop's Task and Future (yieldloop._aiotask, yieldloop._aiofuture) do
+# yieldloop's Task and Future (yieldloop.aio._aiotask, yieldloop.aio._aiofuture) do
 # what asyncio's C Task does with these: register the task (all_tasks()),
 # enter and leave it around each step (current_task()), start it eagerly.
 #: Every new task: asyncio.all_tasks() lists it while pending.
@@ -114,8 +114,8 @@ class Entry(NamedTuple):
 
 _BSEL = "asyncio.selector_events.BaseSelectorEventLoop"
 _BASE = "asyncio.base_events.BaseEventLoop"
-_TRANSPORT = "yieldloop._transport.SocketTransport"
-_HANDLE = "yieldloop._handles.Handle"
+_TRANSPORT = "yieldloop.aio._transport.SocketTransport"
+_HANDLE = "yieldloop.core._handles.Handle"
 
 #: The whole list. tests/test_aio_private.py checks every entry.
 PRIVATE_NAMES = (

@@ -44,8 +44,9 @@ def main(argv):
               f"python -m yieldloop trace {misplaced[0]} FILE {args.script}",
               file=sys.stderr)
 
-    from yieldloop import _kernel, trace
-    from yieldloop._tracer import Tracer
+    from yieldloop import trace
+    from yieldloop.native import _kernel
+    from yieldloop.native._tracer import Tracer
 
     for option in ("text", "svg", "html", "png"):
         path = getattr(args, option)

@@ -20,9 +20,10 @@ import sys
 import warnings
 
 from ._aio_private import UnixDefaultEventLoopPolicy, UnixSelectorEventLoop, get_running_loop
-from ._loop import LoopCore, _PollerSelector
-from ._loopbase import _make_on_core
-from ._transport import SocketTransport
+from .aio._loop import LoopCore
+from .aio._loopbase import _make_on_core
+from .aio._selector import _PollerSelector
+from .aio._transport import SocketTransport
 
 __all__ = ["EventLoopPolicy", "Loop", "install", "new_event_loop", "run_asyncio"]
 

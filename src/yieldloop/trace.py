@@ -24,7 +24,7 @@ import importlib.util
 import math
 import os
 
-from ._tracer import WAKE_CAUSES, YIELD_AWAITABLE, YIELD_BAD, YIELD_BARE, Tracer
+from .native._tracer import WAKE_CAUSES, YIELD_AWAITABLE, YIELD_BAD, YIELD_BARE, Tracer
 
 __all__ = ["Tracer", "check_target", "describe", "html_page", "png", "svg", "text", "write"]
 

@@ -1,0 +1,34 @@
+# yieldloop.Loop's Task (see _aiotask.pyx).
+cimport cython
+from yieldloop.aio._aiofuture cimport Future
+from yieldloop.aio._loopbase cimport LoopBase
+
+
+@cython.final
+cdef class Task(Future):
+    cdef object _coro_v
+    cdef object _context_v
+    cdef object _name_v           # the name once formatted or set; else None
+    cdef unsigned long long _name_no   # "Task-<n>", formatted on first use
+    cdef object _fut_waiter_v     # what the task awaits, or None
+    cdef object _step_exc         # to throw in at the next step from the queue
+    cdef object _wakeup_cb        # its wake-up callable, made on first use
+    cdef int _num_cancels
+    cdef bint _must_cancel
+    cdef bint _log_destroy_pending
+
+    cdef int _start(self, bint eager) except -1
+    cdef int _schedule_step(self, object exc) except -1
+    cdef int run_ready(self) except -1
+    cdef int _step(self, object exc, bint enter) except -1
+    cdef int _step_body(self, object exc) except -1
+    cdef int _handle_yield(self, object result) except -1
+    cdef int _await_trap(self, object trap) except -1
+    cdef int _eager_start(self) except -1
+    cdef bint _cancel_task(self, object msg) except -1
+
+
+cdef Task new_task(object loop, object coro, object name, object context)
+cdef object task_step_callable(Task t)
+cdef bint is_eager_task_factory(object factory)
+cdef object create_eager_task(LoopBase loop, object coro, dict kwargs)

@@ -1,0 +1,1 @@
+"""The asyncio front end: yieldloop.Loop, its Task and Future, its transports."""
