@@ -68,23 +68,6 @@ static inline PyObject *yl_recv_bytes(int fd, Py_ssize_t n)
     return buf;
 }
 
-/* Up to 64 KiB received into a bytes object of exactly the size read
-   (b"" at EOF): no large allocation for a small read. Py_None if the call
-   would block; NULL with OSError set. */
-static inline PyObject *yl_recv_chunk(int fd)
-{
-    char chunk[65536];
-    ssize_t got;
-    do {
-        got = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        if (yl_would_block(errno)) Py_RETURN_NONE;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
-    return PyBytes_FromStringAndSize(chunk, (Py_ssize_t)got);
-}
-
 /* The reads of a stream transport, sized to what the socket holds.
    `*bulk` is the transport's state (start at 0). While reads stay small,
    each receives into a 64 KiB stack buffer and copies out what came: a
@@ -152,6 +135,15 @@ static inline PyObject *yl_recv_sized(int fd, int *bulk)
         if (_PyBytes_Resize(&buf, (Py_ssize_t)got) < 0) return NULL;
     }
     return buf;
+}
+
+/* Up to 64 KiB received into a bytes object of exactly the size read
+   (b"" at EOF): no large allocation for a small read. Py_None if the call
+   would block; NULL with OSError set. */
+static inline PyObject *yl_recv_chunk(int fd)
+{
+    int bulk;
+    return yl_recv_stack(fd, &bulk);
 }
 
 /* Append up to `want` (at most 64 KiB) received bytes to bytearray `ba`:
