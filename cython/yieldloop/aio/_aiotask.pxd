@@ -16,6 +16,8 @@ cdef class Task(Future):
     cdef int _num_cancels
     cdef bint _must_cancel
     cdef bint _log_destroy_pending
+    cdef bint _own_context        # the context is the copy made for it
+    cdef unsigned char _hidden    # HID_* flags: what _gc_hide untracked
 
     cdef int _start(self, bint eager) except -1
     cdef int _schedule_step(self, object exc) except -1
@@ -30,5 +32,3 @@ cdef class Task(Future):
 
 cdef Task new_task(object loop, object coro, object name, object context)
 cdef object task_step_callable(Task t)
-cdef bint is_eager_task_factory(object factory)
-cdef object create_eager_task(LoopBase loop, object coro, dict kwargs)

@@ -43,12 +43,13 @@ from yieldloop.aio._bridge cimport take_foreign_trap, cancel_foreign_wait
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, yl_send)
+from yieldloop.aio._taskgc cimport HID_TASK, gc_hide, gc_show
 
 import sys
 import types
 from contextvars import Context as _Context
 
-from asyncio import base_events, coroutines, exceptions, tasks
+from asyncio import coroutines, exceptions, tasks
 
 from yieldloop._aio_private import (
     enter_task, extract_stack, leave_task, register_eager_task, register_task,
@@ -72,7 +73,6 @@ cdef object _task_get_stack = task_get_stack
 cdef object _task_print_stack = task_print_stack
 cdef str _STEP = "__step()" if sys.version_info >= (3, 14) else "_step()"
 cdef bint _PY312 = sys.version_info >= (3, 12)
-cdef bint _PY314 = sys.version_info >= (3, 14)
 # 3.15+: a context= that is not a contextvars.Context is refused.
 cdef bint _PY315 = sys.version_info >= (3, 15)
 # 3.13+: uncancel() down to zero also drops a pending cancellation.
@@ -222,6 +222,8 @@ cdef class Task(Future):
             self._call_soon(self._wakeup_callable(), (fut,), self._context_v)
         else:
             push_ready(self._core, self)
+            if self._core._gc_hide_c:
+                gc_hide(self)
         return 0
 
     cdef int _start(self, bint eager) except -1:
@@ -239,11 +241,15 @@ cdef class Task(Future):
         else:
             push_ready(self._core, self)
             self._step_exc = exc
+            if self._core._gc_hide_c:
+                gc_hide(self)
         return 0
 
     cdef int run_ready(self) except -1:
         """The loop's call for a task it took from its ready queue."""
         cdef object exc = self._step_exc, w
+        if self._hidden:
+            gc_show(self)
         if exc is not None:
             self._step_exc = None
         else:
@@ -420,6 +426,14 @@ cdef class Task(Future):
         return 0
 
 
+    def __dealloc__(self):
+        # Only if a queued task was let go of without its loop's knowledge:
+        # the deallocators of coroutines and contexts need them tracked.
+        if self._hidden:
+            self._hidden &= ~HID_TASK
+            gc_show(self)
+
+
 cdef Task new_task(object loop, object coro, object name, object context):
     """A new Task of ``coro`` on ``loop`` (a LoopBase), not yet started."""
     cdef Task t = Task.__new__(Task)
@@ -430,59 +444,6 @@ cdef Task new_task(object loop, object coro, object name, object context):
     _set_coro(t, coro)
     _set_fields(t, name, context)
     return t
-
-
-# asyncio's eager task factory (3.12+), whose tasks are made ours.
-cdef object _eager_task_factory = getattr(tasks, "eager_task_factory", None)
-cdef object _base_create_task = base_events.BaseEventLoop.create_task
-
-
-cdef bint is_eager_task_factory(object factory):
-    """``factory`` is asyncio.eager_task_factory."""
-    return factory is _eager_task_factory and factory is not None
-
-
-cdef object create_eager_task(LoopBase loop, object coro, dict kwargs):
-    """What loop.create_task(coro, **kwargs) returns with asyncio's eager
-    task factory set: asyncio's factory would make asyncio's own Task; it
-    is ours instead, eager as that factory's."""
-    cdef Task t
-    if _PY314:
-        eager = kwargs.pop("eager_start", True)
-        if kwargs.keys() - {"name", "context"}:
-            kwargs["eager_start"] = eager
-            return _base_create_task(loop, coro, **kwargs)   # its error
-        loop._check_open()
-        t = new_task(loop, coro, kwargs.get("name"), kwargs.get("context"))
-        t._start(eager)
-        return t
-    # Before 3.14 asyncio's create_task names a factory's task after making
-    # it, each version its own way: its own code does that here too, called
-    # with our factory in place of the loop's.
-    return _base_create_task(_EagerFactoryCall(loop), coro, **kwargs)
-
-
-class _EagerFactoryCall:
-    """What asyncio's create_task (before 3.14) is called on to make an
-    eager task of ours: the loop's closed check, and a task factory making
-    our task eagerly."""
-
-    __slots__ = ("_loop",)
-
-    def __init__(self, loop):
-        self._loop = loop
-
-    def _check_closed(self):
-        self._loop._check_closed()
-
-    @property
-    def _task_factory(self):
-        return self._make
-
-    def _make(self, proxy, coro, context=None):
-        cdef Task t = new_task(self._loop, coro, None, context)
-        t._start(True)
-        return t
 
 
 cdef object task_step_callable(Task t):
@@ -503,6 +464,7 @@ cdef int _set_coro(Task t, object coro) except -1:
 
 cdef int _set_fields(Task t, object name, object context) except -1:
     global _task_counter
+    t._own_context = context is None
     if context is None:
         context = PyContext_CopyCurrent()
     elif _PY315 and type(context) is not _Context:

@@ -36,7 +36,9 @@ from yieldloop.aio._loopbase cimport LoopBase, push_ready
 from yieldloop.native._kernel cimport Kernel
 from yieldloop.aio._aiofuture cimport new_future
 from yieldloop.aio._aiotask cimport (
-    Task, new_task, task_step_callable, is_eager_task_factory, create_eager_task)
+    Task, new_task, task_step_callable)
+from yieldloop.aio._taskgc cimport show_queued_tasks
+from yieldloop.aio._eagertask cimport is_eager_task_factory, create_eager_task
 from yieldloop.core._timerheap cimport TimerHeap
 from yieldloop.core._poller cimport Poller, YL_READ, YL_WRITE, YL_ERROR
 from yieldloop.core._handles cimport (
@@ -350,12 +352,15 @@ cdef class LoopCore(LoopBase):
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
                                finalizer=self._asyncgen_finalizer_hook)
         set_running_loop(self)
+        self._gc_hide_c = True
         try:
             while True:
                 self._sched.run_once(self._stop_c)
                 if self._stop_c:
                     break
         finally:
+            self._gc_hide_c = False
+            show_queued_tasks(self._ready_c)
             self._stop_c = False
             self._stopping = False
             self._thread_id = None

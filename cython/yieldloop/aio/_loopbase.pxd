@@ -13,6 +13,9 @@ cdef class LoopBase(FrontEnd):
     cdef ReadyQueue _ready_c
     cdef bint _closed_c
     cdef bint _debug_c          # mirrors asyncio's _debug for the fast paths
+    # Inside run_forever(): a queued task is held by the loop, which is held
+    # by the call (see "the cyclic GC" in _aiotask.pyx).
+    cdef bint _gc_hide_c
 
     cdef _check_open(self)
     cdef object _context(self, object context)

@@ -30,6 +30,10 @@ cdef class ReadyQueue:
         self._count += 1
         return 0
 
+    cdef inline object item_at(self, Py_ssize_t i):
+        # The i-th oldest item (0 <= i < count()).
+        return <object>self._buf[(self._head + i) & self._mask]
+
     cdef inline object pop(self):
         # The caller checks count() first; the reference moves to the caller.
         cdef PyObject* item = self._buf[self._head]

@@ -1,0 +1,61 @@
+# yieldloop.Loop's queued tasks and the cyclic GC. A task in the ready queue
+# of a loop inside run_forever() is held by the queue, and the loop by that
+# call: it cannot be garbage, yet the collector walked it, its coroutine and
+# the context made for it at each collection, a large part of the cost of a
+# task that runs a step or two (asyncio's own tasks are walked the same way).
+# So they are out of the collector's lists while the task is queued there
+# (gc_hide, called by the task as it queues itself), and back when the loop
+# takes it out to run it (gc_show, Task.run_ready) and for every task still
+# queued when run_forever() returns (show_queued_tasks): a running or waiting
+# task is tracked, so a cycle through it is collected, with asyncio's "Task
+# was destroyed but it is pending!", as on asyncio's loop. Untracked objects
+# look like roots to the collector: what they refer to stays alive, as it is
+# reachable through the loop meanwhile. (Native tasks: native/_scheduler.pyx.)
+from yieldloop.aio._aiotask cimport Task
+from yieldloop.core._readyqueue cimport ReadyQueue
+from yieldloop.includes.capi cimport PyCoro_CheckExact, PyGen_CheckExact, yl_gc_untrack, yl_gc_track
+
+cdef enum:
+    # What gc_hide untracked (Task._hidden).
+    HID_TASK = 1
+    HID_CORO = 2
+    HID_CONTEXT = 4
+
+
+cdef inline void gc_hide(Task t) noexcept:
+    # Untrack a queued task, its coroutine (a CPython coroutine or generator:
+    # kinds whose deallocation we know) and the context made for it.
+    cdef unsigned char off
+    if t._hidden:
+        return
+    off = HID_TASK if yl_gc_untrack(t) else 0
+    if (PyCoro_CheckExact(t._coro_v) or PyGen_CheckExact(t._coro_v)) and yl_gc_untrack(t._coro_v):
+        off |= HID_CORO
+    if t._own_context and yl_gc_untrack(t._context_v):
+        off |= HID_CONTEXT
+    t._hidden = off
+
+
+cdef inline void gc_show(Task t) noexcept:
+    # Track again what gc_hide untracked (the deallocators of coroutines and
+    # contexts need them tracked).
+    cdef unsigned char off = t._hidden
+    t._hidden = 0
+    if off & HID_CORO:
+        yl_gc_track(t._coro_v)
+    if off & HID_CONTEXT:
+        yl_gc_track(t._context_v)
+    if off & HID_TASK:
+        yl_gc_track(t)
+
+
+cdef inline int show_queued_tasks(ReadyQueue ready) except -1:
+    # Track again every task in ``ready`` that gc_hide untracked: its loop
+    # leaves run_forever().
+    cdef Py_ssize_t i
+    cdef object item
+    for i in range(ready.count()):
+        item = ready.item_at(i)
+        if type(item) is Task and (<Task>item)._hidden:
+            gc_show(<Task>item)
+    return 0

@@ -1,0 +1,226 @@
+"""How long a yieldloop.Loop task and what it holds live, now that the
+collector skips queued tasks: while a task sits in the ready queue of a loop
+inside run_forever(), the task, its coroutine and the context made for it
+are out of the cyclic GC's lists (the loop holds them anyway); they are back
+while the task runs or waits, and once the loop returns.
+
+Each case runs in a child process: a mistake here (an object freed while out
+of the collector's lists) crashes the interpreter.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+LOOPS = ["yieldloop", "asyncio"]
+
+
+def run_child(body, loop="yieldloop", timeout=60):
+    """Run ``body`` in a fresh interpreter, ``new_loop()`` making a loop of
+    the kind named, and return its stdout lines."""
+    script = textwrap.dedent("""
+        import asyncio, contextvars, gc, sys, weakref
+        import yieldloop as yl
+
+        def new_loop():
+            return yl.new_event_loop() if LOOP == "yieldloop" else asyncio.new_event_loop()
+
+    """).replace("LOOP", repr(loop)) + textwrap.dedent(body)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.splitlines()
+
+
+def test_queued_task_is_out_of_the_collector_and_back_when_it_runs_or_waits():
+    out = run_child("""
+        def tracked(t):
+            return (gc.is_tracked(t), gc.is_tracked(t.get_coro()), gc.is_tracked(t.get_context()))
+
+        async def child(fut):
+            print("running", tracked(asyncio.current_task()))
+            await fut
+
+        async def main():
+            fut = asyncio.get_running_loop().create_future()
+            t = asyncio.create_task(child(fut))
+            print("queued", tracked(t))
+            await asyncio.sleep(0)
+            print("waiting", tracked(t))
+            fut.set_result(None)
+            await t
+            print("done", tracked(t))
+
+        loop = new_loop()
+        loop.run_until_complete(main())
+        loop.close()
+    """)
+    assert out == [
+        "queued (False, False, False)",
+        "running (True, True, True)",
+        "waiting (True, True, True)",
+        "done (True, True, True)",
+    ]
+
+
+def test_context_given_to_a_task_stays_with_the_collector():
+    # Only the context the task made for itself is its own to untrack.
+    out = run_child("""
+        async def child():
+            pass
+
+        async def main():
+            ctx = contextvars.copy_context()
+            t = asyncio.create_task(child(), context=ctx)
+            print(gc.is_tracked(t), gc.is_tracked(ctx))
+            await t
+
+        loop = new_loop()
+        loop.run_until_complete(main())
+        loop.close()
+    """)
+    assert out == ["False True"]
+
+
+@pytest.mark.parametrize("how", ["returned", "raised"])
+def test_tasks_still_queued_when_run_forever_returns_are_tracked_again(how):
+    out = run_child(f"""
+        async def spin():
+            while True:
+                await asyncio.sleep(0)
+
+        tasks = []
+
+        async def main():
+            tasks.extend(asyncio.create_task(spin()) for _ in range(3))
+            for _ in range(3):
+                await asyncio.sleep(0)       # the tasks go round the queue
+            if {how!r} == "raised":
+                raise KeyboardInterrupt
+
+        loop = new_loop()
+        try:
+            loop.run_until_complete(main())
+        except KeyboardInterrupt:
+            print("interrupted")
+        for t in tasks:
+            print(gc.is_tracked(t), gc.is_tracked(t.get_coro()), gc.is_tracked(t.get_context()))
+        for t in tasks:
+            t.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        print(all(t.cancelled() for t in tasks))
+        loop.close()
+    """)
+    assert out == (["interrupted"] if how == "raised" else []) + ["True True True"] * 3 + ["True"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_unclosed_loop_with_queued_tasks_is_collected_and_reports_them(loop):
+    out = run_child("""
+        import warnings
+
+        async def spin(box):
+            box.append(box)                  # a cycle the coroutine holds
+            while True:
+                await asyncio.sleep(0)
+
+        seen = []
+        loop = new_loop()
+        loop.set_exception_handler(lambda loop, ctx: seen.append(ctx["message"]))
+        t = loop.create_task(spin([]))
+        loop.run_until_complete(asyncio.sleep(0))
+        refs = [weakref.ref(loop), weakref.ref(t)]
+        del loop, t
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)   # "unclosed event loop"
+            gc.collect()
+        print([r() is None for r in refs], seen)
+    """, loop=loop)
+    assert out == ["[True, True] ['Task was destroyed but it is pending!']"]
+
+
+def test_collection_while_tasks_are_queued_frees_nothing_they_hold():
+    out = run_child("""
+        class Node:
+            def __init__(self, i):
+                self.i = i
+                self.me = self                # only the coroutine's frame holds it
+
+        async def child(i):
+            node = Node(i)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return node.me.i
+
+        async def collector():
+            for _ in range(3):
+                gc.collect()
+                await asyncio.sleep(0)
+
+        async def main():
+            tasks = [asyncio.create_task(child(i)) for i in range(2000)]
+            await asyncio.gather(collector(), *tasks[::2])
+            return [await t for t in tasks] == list(range(2000))
+
+        loop = new_loop()
+        print(loop.run_until_complete(main()))
+        loop.close()
+    """)
+    assert out == ["True"]
+
+
+def test_finished_task_in_a_cycle_is_collected():
+    out = run_child("""
+        async def child(box):
+            box.append(asyncio.current_task())   # task -> coroutine -> box -> task
+            await asyncio.sleep(0)
+            return box
+
+        async def main():
+            t = asyncio.create_task(child([]))
+            await t
+            return weakref.ref(t)
+
+        gc.disable()
+        loop = new_loop()
+        ref = loop.run_until_complete(main())
+        print(ref() is not None)
+        gc.collect()
+        print(ref() is None)
+        loop.close()
+    """)
+    assert out == ["True", "True"]
+
+
+def test_eager_and_bare_yield_tasks_are_tracked_while_they_wait():
+    out = run_child("""
+        import types
+
+        @types.coroutine
+        def bare():
+            yield                             # a bare yield: queued again
+
+        async def child(fut):
+            await bare()
+            await fut
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
+            if sys.version_info >= (3, 12):
+                loop.set_task_factory(asyncio.eager_task_factory)
+            t = loop.create_task(child(fut))
+            print(gc.is_tracked(t))           # eager: ran to the bare yield, queued
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            print(gc.is_tracked(t))           # waiting on fut
+            fut.set_result(None)
+            await t
+
+        loop = new_loop()
+        loop.run_until_complete(main())
+        loop.close()
+    """)
+    assert out == ["False", "True"]
