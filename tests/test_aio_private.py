@@ -109,3 +109,26 @@ def test_the_policy_base_does_not_warn_at_import():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         importlib.reload(_aio_private)
+
+
+@pytest.mark.skipif(_aio_private.current_tasks is None, reason="3.14+ keeps the current task in C")
+def test_current_tasks_is_the_dict_asyncios_enter_task_fills():
+    # yieldloop's Task fills it directly, as asyncio's _enter_task does.
+    loop, task = object(), object()
+    asyncio.tasks._enter_task(loop, task)
+    try:
+        assert _aio_private.current_tasks[loop] is task
+    finally:
+        asyncio.tasks._leave_task(loop, task)
+    assert loop not in _aio_private.current_tasks
+
+
+@pytest.mark.skipif(_aio_private.eager_tasks is None, reason="the set of eager tasks is C's on 3.14+")
+def test_eager_tasks_is_the_set_asyncios_register_eager_task_fills():
+    task = object()
+    asyncio.tasks._register_eager_task(task)
+    try:
+        assert task in _aio_private.eager_tasks
+    finally:
+        asyncio.tasks._unregister_eager_task(task)
+    assert task not in _aio_private.eager_tasks

@@ -224,3 +224,61 @@ def test_eager_and_bare_yield_tasks_are_tracked_while_they_wait():
         loop.close()
     """)
     assert out == ["False", "True"]
+
+
+def test_all_tasks_finds_queued_running_and_waiting_tasks_and_forgets_finished_ones():
+    # Queued tasks are registered where asyncio keeps eager tasks (3.12+),
+    # waiting ones in its WeakSet: all_tasks() reads both.
+    out = run_child("""
+        async def child(fut):
+            assert asyncio.current_task() in asyncio.all_tasks()     # running
+            await asyncio.sleep(0)
+            await fut
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
+            tasks = [asyncio.create_task(child(fut)) for _ in range(50)]
+            print(set(tasks) < asyncio.all_tasks())                 # queued, never run
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            print(set(tasks) < asyncio.all_tasks())                 # waiting on fut
+            fut.set_result(None)
+            await asyncio.gather(*tasks)
+            print(asyncio.all_tasks() == {asyncio.current_task()})
+            eager = getattr(asyncio.tasks, "_eager_tasks", None)
+            if sys.version_info < (3, 14) and eager is not None:
+                print(len(eager))
+            else:
+                print(0)
+
+        loop = new_loop()
+        loop.run_until_complete(main())
+        loop.close()
+    """)
+    assert out == ["True", "True", "True", "0"]
+
+
+def test_tasks_queued_when_the_loop_stops_stay_in_all_tasks_and_are_freed_once_done():
+    out = run_child("""
+        async def spin(n):
+            for _ in range(n):
+                await asyncio.sleep(0)
+
+        tasks = []
+
+        async def main():
+            tasks.extend(asyncio.create_task(spin(100)) for _ in range(20))
+            await asyncio.sleep(0)
+
+        loop = new_loop()
+        loop.run_until_complete(main())
+        print(set(tasks) <= asyncio.all_tasks(loop))     # stopped with them queued
+        refs = [weakref.ref(t) for t in tasks]
+        loop.run_until_complete(asyncio.gather(*tasks))
+        del tasks[:]
+        gc.collect()
+        print(all(r() is None for r in refs), len(asyncio.all_tasks(loop)))
+        loop.close()
+    """)
+    assert out == ["True", "True 0"]

@@ -68,8 +68,12 @@ swap_current_task = getattr(tasks, "_swap_current_task", None)
 # The dict asyncio's _enter_task/_leave_task fill and current_task() reads
 # (loop -> task), up to 3.13; 3.14 keeps the current task in the thread state.
 current_tasks = getattr(tasks, "_current_tasks", None) if sys.version_info < (3, 14) else None
-#: An eager task's first step (3.12+; None before).
+#: An eager task's first step (3.12+; None before); a task queued in a
+#: running loop (yieldloop.aio._aiotask: "Where asyncio.all_tasks() finds").
 register_eager_task = getattr(tasks, "_register_eager_task", None)
+#: The set _register_eager_task fills and all_tasks() reads, on 3.12 and
+#: 3.13 (None elsewhere: 3.14 keeps it in the C module's state).
+eager_tasks = getattr(tasks, "_eager_tasks", None) if (3, 12) <= sys.version_info < (3, 14) else None
 #: An eager task's first step (3.12+; None before).
 unregister_eager_task = getattr(tasks, "_unregister_eager_task", None)
 #: The reprs of a Future and a Task, as asyncio's (3.11+; None before, where
@@ -156,15 +160,25 @@ PRIVATE_NAMES = (
         "asyncio.tasks",
         "_current_tasks",
         "call",
-        "up to 3.13: set around a native task's step while a Loop shares its core",
+        "up to 3.13: set around each step of yieldloop's Task, and around a native "
+        "task's step while a Loop shares its core (what _enter_task/_leave_task do)",
         until=(3, 14),
     ),
     Entry("asyncio.tasks", "_swap_current_task", "call", "an eager task's first step",
           since=(3, 12)),
-    Entry("asyncio.tasks", "_register_eager_task", "call", "an eager task's first step",
-          since=(3, 12)),
-    Entry("asyncio.tasks", "_unregister_eager_task", "call", "an eager task's first step",
-          since=(3, 12)),
+    Entry("asyncio.tasks", "_register_eager_task", "call",
+          "an eager task's first step; a task queued in a running loop", since=(3, 12)),
+    Entry("asyncio.tasks", "_unregister_eager_task", "call",
+          "an eager task's first step; a task queued in a running loop", since=(3, 12)),
+    Entry(
+        "asyncio.tasks",
+        "_eager_tasks",
+        "call",
+        "3.12-3.13: the set _register_eager_task fills, filled directly (3.14 keeps it "
+        "in the C module's state)",
+        since=(3, 12),
+        until=(3, 14),
+    ),
     Entry("asyncio.base_futures", "_future_repr", "call", "a Future's repr (3.11+)",
           since=(3, 11)),
     Entry("asyncio.base_futures", "_future_repr_info", "call", "a Future's repr"),

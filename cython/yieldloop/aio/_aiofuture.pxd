@@ -53,6 +53,8 @@ cdef class Future:
     cdef unsigned char _state     # ST_*
     cdef bint _log_tb             # an exception nobody retrieved: report it
     cdef bint _blocking           # asyncio's _asyncio_future_blocking
+    cdef bint _own_ctx0           # _ctx0 is a copy made for its callback
+    cdef bint _ctx0_hidden        # ... and out of the cyclic GC (_taskgc.pxd)
     cdef dict __dict__
     cdef object __weakref__
 
@@ -64,6 +66,7 @@ cdef class Future:
     cdef object _wake_context(self)
     cdef int _finalize(self) except -1
     cdef int _add_callback(self, object fn, object context) except -1
+    cdef void _show_ctx0(self) noexcept
     cdef int _add_waiter(self, Future task) except -1
     cdef int _schedule_callbacks(self) except -1
     cdef int _set_result(self, object result) except -1

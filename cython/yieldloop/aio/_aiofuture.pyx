@@ -20,7 +20,7 @@ The iterator ``await fut`` runs is in _futureiter.pyx.
 from yieldloop.aio._loopbase cimport LoopBase, push_ready
 from yieldloop.aio._futureiter cimport new_iter
 from yieldloop.includes.capi cimport (
-    PyContext_CopyCurrent, PyExceptionInstance_Check, PyExceptionClass_Check)
+    PyContext_CopyCurrent, PyExceptionInstance_Check, PyExceptionClass_Check, yl_gc_track)
 
 import sys
 from types import GenericAlias
@@ -71,6 +71,7 @@ cdef class Future:
             if _PY315:
                 raise RuntimeError("%s is already initialized" % type(self).__name__)
             # Before 3.15, __init__ again starts the future afresh.
+            self._show_ctx0()
             self._cb0 = self._ctx0 = self._cbs = None
             self._result_v = self._exc_v = self._exc_tb = self._source_tb = None
             self._cancel_msg = self._cancelled_exc = None
@@ -173,8 +174,6 @@ cdef class Future:
         scheduled with call_soon.
         """
         self._check_alive()
-        if context is None:
-            context = PyContext_CopyCurrent()
         self._add_callback(fn, context)
 
     def remove_done_callback(self, fn, /):
@@ -190,6 +189,7 @@ cdef class Future:
         self._check_alive()
         if self._cb0 is not None and _same_callback(
                 _entry_callback(self._cb0, self._ctx0), fn):
+            self._show_ctx0()
             self._cb0 = self._ctx0 = None
             removed = 1
         if self._cbs is None:
@@ -355,7 +355,8 @@ cdef class Future:
         return 0
 
     cdef int _add_callback(self, object fn, object context) except -1:
-        if context is None:
+        cdef bint own = context is None
+        if own:
             # (A None context marks a waiting task in the list.)
             context = PyContext_CopyCurrent()
         if self._state != ST_PENDING:
@@ -363,11 +364,19 @@ cdef class Future:
         elif self._cb0 is None and self._cbs is None:
             self._cb0 = fn
             self._ctx0 = context
+            self._own_ctx0 = own
         elif self._cbs is None:
             self._cbs = [(fn, context)]
         else:
             self._cbs.append((fn, context))
         return 0
+
+    cdef void _show_ctx0(self) noexcept:
+        """Before _ctx0 is dropped: back under the cyclic GC if a queued
+        task took it out (its deallocator needs it tracked)."""
+        if self._ctx0_hidden:
+            self._ctx0_hidden = False
+            yl_gc_track(self._ctx0)
 
     cdef int _add_waiter(self, Future task) except -1:
         """``task`` awaits this future: it is queued when the future is done
@@ -389,6 +398,7 @@ cdef class Future:
         cdef object cb = self._cb0, ctx = self._ctx0
         cdef list cbs = self._cbs
         cdef tuple e
+        self._show_ctx0()
         self._cb0 = self._ctx0 = None
         self._cbs = None
         if cb is not None:

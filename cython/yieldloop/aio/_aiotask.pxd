@@ -17,7 +17,8 @@ cdef class Task(Future):
     cdef bint _must_cancel
     cdef bint _log_destroy_pending
     cdef bint _own_context        # the context is the copy made for it
-    cdef unsigned char _hidden    # HID_* flags: what _gc_hide untracked
+    cdef unsigned char _hidden    # HID_* flags: what gc_hide untracked (_taskgc.pxd)
+    cdef unsigned char _reg       # REG_*: where all_tasks() finds it (_aiotask.pyx)
 
     cdef int _start(self, bint eager) except -1
     cdef int _schedule_step(self, object exc) except -1
@@ -28,6 +29,7 @@ cdef class Task(Future):
     cdef int _await_trap(self, object trap) except -1
     cdef int _eager_start(self) except -1
     cdef bint _cancel_task(self, object msg) except -1
+    cdef int _unqueued(self) except -1
 
 
 cdef Task new_task(object loop, object coro, object name, object context)

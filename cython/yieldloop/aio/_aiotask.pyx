@@ -44,6 +44,9 @@ from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, yl_send)
 from yieldloop.aio._taskgc cimport HID_TASK, gc_hide, gc_show
+from yieldloop.aio._taskreg cimport (
+    REG_NONE, REG_STRONG, REG_WEAK, enter_task, leave_task, add_strong, discard_strong, add_weak,
+    strong_possible)
 
 import sys
 import types
@@ -52,21 +55,15 @@ from contextvars import Context as _Context
 from asyncio import coroutines, exceptions, tasks
 
 from yieldloop._aio_private import (
-    enter_task, extract_stack, leave_task, register_eager_task, register_task,
-    swap_current_task, task_get_stack, task_print_stack, task_repr, task_repr_info,
-    unregister_eager_task)
+    extract_stack, swap_current_task, task_get_stack, task_print_stack, task_repr,
+    task_repr_info)
 
 cdef object _CancelledError = exceptions.CancelledError
 cdef object _InvalidStateError = exceptions.InvalidStateError
 cdef object _AioTask = tasks.Task
 cdef object _iscoroutine = coroutines.iscoroutine
 cdef object _GeneratorType = types.GeneratorType
-cdef object _enter_task = enter_task
-cdef object _leave_task = leave_task
-cdef object _register_task = register_task
 cdef object _swap_current_task = swap_current_task
-cdef object _register_eager_task = register_eager_task
-cdef object _unregister_eager_task = unregister_eager_task
 cdef object _task_repr = task_repr
 cdef object _task_repr_info = task_repr_info
 cdef object _task_get_stack = task_get_stack
@@ -78,6 +75,7 @@ cdef bint _PY315 = sys.version_info >= (3, 15)
 # 3.13+: uncancel() down to zero also drops a pending cancellation.
 cdef bint _PY313 = sys.version_info >= (3, 13)
 cdef set _coro_types = set()      # non-native types iscoroutine() accepted
+
 cdef unsigned long long _task_counter = 0
 
 
@@ -219,6 +217,7 @@ cdef class Task(Future):
     cdef int _wake(self, Future fut) except -1:
         """``fut``, which this task awaits, is done: queue the task."""
         if self._core is None or self._core._debug_c:
+            self._unqueued()
             self._call_soon(self._wakeup_callable(), (fut,), self._context_v)
         else:
             push_ready(self._core, self)
@@ -229,14 +228,29 @@ cdef class Task(Future):
     cdef int _start(self, bint eager) except -1:
         if eager and self._loop_obj.is_running():
             self._eager_start()
+            return 0
+        self._schedule_step(None)
+        if self._hidden and strong_possible:
+            add_strong(self)
+            self._reg = REG_STRONG
         else:
-            self._schedule_step(None)
-            _register_task(self)
+            add_weak(self)
+            self._reg = REG_WEAK
+        return 0
+
+    cdef int _unqueued(self) except -1:
+        """The task, pending, leaves the ready queue of a running loop
+        other than to run: it is to be found through asyncio's WeakSet."""
+        if self._reg == REG_STRONG:
+            discard_strong(self)
+            add_weak(self)
+            self._reg = REG_WEAK
         return 0
 
     cdef int _schedule_step(self, object exc) except -1:
         """Run a step soon (throwing ``exc`` in, unless None)."""
         if self._core is None or self._core._debug_c:
+            self._unqueued()
             self._call_soon(_TaskCall.__new__(_TaskCall, self, exc, False), (), self._context_v)
         else:
             push_ready(self._core, self)
@@ -258,7 +272,12 @@ cdef class Task(Future):
                 # Woken by the yieldloop future it awaited.
                 exc = (<Future>w)._outcome()
             w = None        # the step must not keep the future alive
-        return self._step(exc, True)
+        try:
+            return self._step(exc, True)
+        except BaseException:
+            if self._state == ST_PENDING and not self._hidden:
+                self._unqueued()      # not stepped, not queued again
+            raise
 
     cdef int _step(self, object exc, bint enter) except -1:
         cdef object ctx = self._context_v, loop = self._loop_obj
@@ -272,11 +291,11 @@ cdef class Task(Future):
         if enter:
             PyContext_Enter(ctx)
         try:
-            _enter_task(loop, self)
+            enter_task(loop, self)
             try:
                 self._step_body(exc)
             finally:
-                _leave_task(loop, self)
+                leave_task(loop, self)
         finally:
             if enter:
                 PyContext_Exit(ctx)
@@ -297,6 +316,9 @@ cdef class Task(Future):
         res = yl_aio_steal(out)
         if status == PYGEN_NEXT:
             return self._handle_yield(res)
+        if self._reg == REG_STRONG:
+            discard_strong(self)
+            self._reg = REG_NONE
         if status == PYGEN_RETURN:
             if self._must_cancel:
                 # Cancelled right before the coroutine returned.
@@ -329,6 +351,7 @@ cdef class Task(Future):
                 return self._schedule_step(RuntimeError(
                     "yield was used instead of yield from in task %r with %r" % (self, fut)))
             fut._blocking = False
+            self._unqueued()
             self._fut_waiter_v = fut
             fut._add_waiter(self)
             if self._must_cancel:
@@ -353,6 +376,7 @@ cdef class Task(Future):
                 return self._schedule_step(RuntimeError(
                     "yield was used instead of yield from in task %r with %r" % (self, result)))
             result._asyncio_future_blocking = False
+            self._unqueued()
             result.add_done_callback(self._wakeup_callable(), context=self._context_v)
             self._fut_waiter_v = result
             if self._must_cancel:
@@ -372,6 +396,7 @@ cdef class Task(Future):
         exc = take_foreign_trap(k, self, <Trap>trap)
         if exc is not None:
             return self._schedule_step(exc)
+        self._unqueued()
         self._fut_waiter_v = trap
         if self._must_cancel:
             if cancel_foreign_wait(k, <Trap>trap, self._cancel_msg):
@@ -408,7 +433,7 @@ cdef class Task(Future):
         cdef object loop = self._loop_obj, ctx = self._context_v
         prev = _swap_current_task(loop, self)
         try:
-            _register_eager_task(self)
+            add_strong(self)
             try:
                 PyContext_Enter(ctx)
                 try:
@@ -416,13 +441,14 @@ cdef class Task(Future):
                 finally:
                     PyContext_Exit(ctx)
             finally:
-                _unregister_eager_task(self)
+                discard_strong(self)
         finally:
             _swap_current_task(loop, prev)
             if self._state != ST_PENDING:
                 self._coro_v = None
             else:
-                _register_task(self)
+                add_weak(self)
+                self._reg = REG_WEAK
         return 0
 
 

@@ -1,7 +1,7 @@
 # yieldloop.Loop's queued tasks and the cyclic GC. A task in the ready queue
 # of a loop inside run_forever() is held by the queue, and the loop by that
 # call: it cannot be garbage, yet the collector walked it, its coroutine and
-# the context made for it at each collection, a large part of the cost of a
+# the contexts made for it and its first done-callback at each collection, a large part of the cost of a
 # task that runs a step or two (asyncio's own tasks are walked the same way).
 # So they are out of the collector's lists while the task is queued there
 # (gc_hide, called by the task as it queues itself), and back when the loop
@@ -20,6 +20,7 @@ cdef enum:
     HID_TASK = 1
     HID_CORO = 2
     HID_CONTEXT = 4
+    HID_CTX0 = 8        # (Future._ctx0_hidden says whether it still is)
 
 
 cdef inline void gc_hide(Task t) noexcept:
@@ -33,6 +34,11 @@ cdef inline void gc_hide(Task t) noexcept:
         off |= HID_CORO
     if t._own_context and yl_gc_untrack(t._context_v):
         off |= HID_CONTEXT
+    # The copy of the context its first done-callback runs in (asyncio.gather
+    # adds one to each child), the task's alone.
+    if t._own_ctx0 and not t._ctx0_hidden and t._ctx0 is not None and yl_gc_untrack(t._ctx0):
+        t._ctx0_hidden = True
+        off |= HID_CTX0
     t._hidden = off
 
 
@@ -41,6 +47,7 @@ cdef inline void gc_show(Task t) noexcept:
     # contexts need them tracked).
     cdef unsigned char off = t._hidden
     t._hidden = 0
+    t._show_ctx0()
     if off & HID_CORO:
         yl_gc_track(t._coro_v)
     if off & HID_CONTEXT:
@@ -50,12 +57,15 @@ cdef inline void gc_show(Task t) noexcept:
 
 
 cdef inline int show_queued_tasks(ReadyQueue ready) except -1:
-    # Track again every task in ``ready`` that gc_hide untracked: its loop
-    # leaves run_forever().
+    # Track again every task in ``ready`` that gc_hide untracked, and let
+    # all_tasks() find it through asyncio's WeakSet: its loop leaves
+    # run_forever().
     cdef Py_ssize_t i
     cdef object item
     for i in range(ready.count()):
         item = ready.item_at(i)
-        if type(item) is Task and (<Task>item)._hidden:
-            gc_show(<Task>item)
+        if type(item) is Task:
+            if (<Task>item)._hidden:
+                gc_show(<Task>item)
+            (<Task>item)._unqueued()
     return 0
