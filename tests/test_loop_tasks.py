@@ -732,6 +732,29 @@ def test_eager_task_factory_tasks_are_yieldloops_and_named_as_asyncio_names_them
     assert (result[0], result[2]) == ("given", True)
 
 
+@pytest.mark.skipif(not PY312, reason="eager tasks are 3.12+")
+def test_eager_task_factory_takes_create_tasks_keywords_as_asyncio_does():
+    async def program(loop, seen):
+        ctx = contextvars.copy_context()
+        loop.set_task_factory(asyncio.eager_task_factory)
+        try:
+            t = loop.create_task(give_way(), name=42, context=ctx)
+            coro = give_way()
+            try:
+                loop.create_task(coro, bogus=1)
+            except TypeError:
+                refused = True
+            else:
+                refused = False
+            coro.close()
+        finally:
+            loop.set_task_factory(None)
+        await t
+        return t.get_name(), t.get_context() is ctx, refused
+
+    assert same(program)[0][1] == ("42", True, True)
+
+
 @pytest.mark.skipif(not PY314, reason="create_task(eager_start=) is 3.14+")
 def test_create_task_eager_start():
     async def program(loop, seen):

@@ -54,7 +54,9 @@ cdef object _future_repr_info = future_repr_info
 cdef class Future:
     """An asyncio.Future of yieldloop.Loop (see the module docstring)."""
 
-    def __cinit__(self, *args, **kwargs):
+    def __cinit__(self):
+        # (No arguments: Cython then ignores the constructor's, and makes
+        # neither a tuple nor a dict of them.)
         yl_drop_dict(self)
 
     def __init__(self, *, loop=None):

@@ -45,25 +45,23 @@ from yieldloop.includes.capi cimport (
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, yl_send)
 from yieldloop.aio._taskgc cimport HID_TASK, gc_hide, gc_show
 from yieldloop.aio._taskreg cimport (
-    REG_NONE, REG_STRONG, REG_WEAK, enter_task, leave_task, add_strong, discard_strong, add_weak,
-    strong_possible)
+    REG_NONE, REG_STRONG, REG_WEAK, enter_task, leave_task, swap_current_task, add_strong,
+    discard_strong, add_weak, strong_possible)
 
 import sys
 import types
 from contextvars import Context as _Context
 
-from asyncio import coroutines, exceptions, tasks
+from asyncio import base_events, coroutines, exceptions, tasks
 
 from yieldloop._aio_private import (
-    extract_stack, swap_current_task, task_get_stack, task_print_stack, task_repr,
-    task_repr_info)
+    extract_stack, task_get_stack, task_print_stack, task_repr, task_repr_info)
 
 cdef object _CancelledError = exceptions.CancelledError
 cdef object _InvalidStateError = exceptions.InvalidStateError
 cdef object _AioTask = tasks.Task
 cdef object _iscoroutine = coroutines.iscoroutine
 cdef object _GeneratorType = types.GeneratorType
-cdef object _swap_current_task = swap_current_task
 cdef object _task_repr = task_repr
 cdef object _task_repr_info = task_repr_info
 cdef object _task_get_stack = task_get_stack
@@ -226,7 +224,7 @@ cdef class Task(Future):
         return 0
 
     cdef int _start(self, bint eager) except -1:
-        if eager and self._loop_obj.is_running():
+        if eager and _loop_is_running(self):
             self._eager_start()
             return 0
         self._schedule_step(None)
@@ -431,7 +429,7 @@ cdef class Task(Future):
         tasks do; a task that does not finish there is registered and goes
         on as any other."""
         cdef object loop = self._loop_obj, ctx = self._context_v
-        prev = _swap_current_task(loop, self)
+        prev = swap_current_task(loop, self)
         try:
             add_strong(self)
             try:
@@ -443,7 +441,7 @@ cdef class Task(Future):
             finally:
                 discard_strong(self)
         finally:
-            _swap_current_task(loop, prev)
+            swap_current_task(loop, prev)
             if self._state != ST_PENDING:
                 self._coro_v = None
             else:
@@ -458,6 +456,17 @@ cdef class Task(Future):
         if self._hidden:
             self._hidden &= ~HID_TASK
             gc_show(self)
+
+
+cdef object _base_is_running = base_events.BaseEventLoop.is_running
+
+
+cdef inline bint _loop_is_running(Task t) except -1:
+    """t's loop.is_running(), read from the loop unless a subclass has
+    its own."""
+    if t._core is not None and getattr(type(t._loop_obj), "is_running", None) is _base_is_running:
+        return t._core._running_c
+    return bool(t._loop_obj.is_running())
 
 
 cdef Task new_task(object loop, object coro, object name, object context):

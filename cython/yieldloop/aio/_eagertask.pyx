@@ -28,38 +28,57 @@ cdef object create_eager_task(LoopBase loop, object coro, dict kwargs):
     cdef Task t
     if _PY314:
         eager = kwargs.pop("eager_start", True)
-        if kwargs.keys() - {"name", "context"}:
+    if not _only_name_and_context(kwargs):
+        if _PY314:
             kwargs["eager_start"] = eager
-            return _base_create_task(loop, coro, **kwargs)   # its error
-        loop._check_open()
+        return _base_create_task(loop, coro, **kwargs)   # its error
+    loop._check_open()
+    if _PY314:
         t = new_task(loop, coro, kwargs.get("name"), kwargs.get("context"))
         t._start(eager)
         return t
-    # Before 3.14 asyncio's create_task names a factory's task after making
-    # it, each version its own way: its own code does that here too, called
-    # with our factory in place of the loop's.
-    return _base_create_task(_EagerFactoryCall(loop), coro, **kwargs)
+    # Before 3.14 asyncio's create_task has the factory make the task, then
+    # names it, each version its own way (_NAMES_UNNAMED).
+    t = new_task(loop, coro, None, kwargs.get("context"))
+    t._start(True)
+    name = kwargs.get("name")
+    if name is not None:
+        t._name_v = name if type(name) is str else str(name)
+    elif _NAMES_UNNAMED:
+        t._name_v = "None"
+    return t
 
 
-class _EagerFactoryCall:
-    """What asyncio's create_task (before 3.14) is called on to make an
-    eager task of ours: the loop's closed check, and a task factory making
-    our task eagerly."""
+cdef inline bint _only_name_and_context(dict kwargs):
+    for key in kwargs:
+        if key != "name" and key != "context":
+            return False
+    return True
 
-    __slots__ = ("_loop",)
 
-    def __init__(self, loop):
-        self._loop = loop
+def _names_unnamed():
+    """Whether this Python's BaseEventLoop.create_task, given no name, still
+    calls set_name(None) on the task its factory made (3.13.0 does: the
+    task is named "None"), found by calling it on a stand-in loop."""
 
-    def _check_closed(self):
-        self._loop._check_closed()
+    class Made:
+        named = False
 
-    @property
-    def _task_factory(self):
-        return self._make
+        def set_name(self, value):
+            self.named = True
 
-    def _make(self, proxy, coro, context=None):
-        cdef Task t = new_task(self._loop, coro, None, context)
-        t._start(True)
-        return t
+    made = Made()
 
+    class StandIn:
+        def _check_closed(self):
+            pass
+
+        @staticmethod
+        def _task_factory(loop, coro, context=None):
+            return made
+
+    _base_create_task(StandIn(), None)
+    return made.named
+
+
+cdef bint _NAMES_UNNAMED = not _PY314 and _eager_task_factory is not None and _names_unnamed()

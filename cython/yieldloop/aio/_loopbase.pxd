@@ -16,6 +16,10 @@ cdef class LoopBase(FrontEnd):
     # Inside run_forever(): a queued task is held by the loop, which is held
     # by the call (see "the cyclic GC" in _aiotask.pyx).
     cdef bint _gc_hide_c
+    # asyncio's _thread_id (what is_running() tells), kept here: a Task asks
+    # whether its loop runs without a Python call.
+    cdef object _thread_id_v
+    cdef bint _running_c
 
     cdef _check_open(self)
     cdef object _context(self, object context)

@@ -54,6 +54,15 @@ cdef class LoopBase(FrontEnd):
         self._sched.aio = self
         self._ready_c = self._sched.ready
 
+    @property
+    def _thread_id(self):
+        return self._thread_id_v
+
+    @_thread_id.setter
+    def _thread_id(self, value):
+        self._thread_id_v = value
+        self._running_c = value is not None
+
     cdef _check_open(self):
         if self._closed_c:
             raise RuntimeError("Event loop is closed")

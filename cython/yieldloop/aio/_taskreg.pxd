@@ -8,6 +8,7 @@ cdef enum:
 
 cdef int enter_task(object loop, object task) except -1
 cdef int leave_task(object loop, object task) except -1
+cdef object swap_current_task(object loop, object task)
 cdef int add_strong(object task) except -1
 cdef int discard_strong(object task) except -1
 cdef int add_weak(object task) except -1

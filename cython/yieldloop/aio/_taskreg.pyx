@@ -25,7 +25,8 @@ from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetDefault
 
 from yieldloop._aio_private import (
     current_tasks, eager_tasks, enter_task as _enter_task, leave_task as _leave_task,
-    register_eager_task, register_task, unregister_eager_task)
+    register_eager_task, register_task, swap_current_task as _swap_current_task,
+    unregister_eager_task)
 
 cdef dict _current_tasks = current_tasks
 cdef set _eager_tasks = eager_tasks
@@ -34,6 +35,7 @@ cdef object _register_eager_task = register_eager_task
 cdef object _unregister_eager_task = unregister_eager_task
 cdef object _enter_task_fn = _enter_task
 cdef object _leave_task_fn = _leave_task
+cdef object _swap_current_task_fn = _swap_current_task
 
 #: Whether this Python has a set of eager tasks (3.12+).
 strong_possible = register_eager_task is not None
@@ -64,6 +66,22 @@ cdef int leave_task(object loop, object task) except -1:
                            % (task, <object>cur if cur != NULL else None))
     del _current_tasks[loop]
     return 0
+
+
+cdef object swap_current_task(object loop, object task):
+    """asyncio's _swap_current_task(loop, task) (3.12+): ``task`` (None:
+    none) is the current task of ``loop``; returns the one it replaces."""
+    cdef PyObject* cur
+    if _current_tasks is None:
+        return _swap_current_task_fn(loop, task)
+    cur = PyDict_GetItemWithError(_current_tasks, loop)
+    prev = <object>cur if cur != NULL else None
+    if task is None:
+        if cur != NULL:
+            del _current_tasks[loop]
+    else:
+        _current_tasks[loop] = task
+    return prev
 
 
 cdef int add_strong(object task) except -1:
