@@ -6,7 +6,7 @@ once 64 KiB came at once, as much as the socket holds up to RECV_MAX
 straight into the bytes it hands on. Writes: what the socket does not take
 is queued, a large bytes object by reference with an offset, and flushed
 with send/sendmsg. The tests that hold for asyncio's own loop run on it too;
-fault injection (FIONREAD and recv lying, allocations failing) is in
+fault injection (recv failing, allocations failing) is in
 test_loop_bulk_faults.py.
 """
 
