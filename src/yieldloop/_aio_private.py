@@ -69,7 +69,7 @@ swap_current_task = getattr(tasks, "_swap_current_task", None)
 # (loop -> task), up to 3.13; 3.14 keeps the current task in the thread state.
 current_tasks = getattr(tasks, "_current_tasks", None) if sys.version_info < (3, 14) else None
 #: An eager task's first step (3.12+; None before); a task queued in a
-#: running loop (yieldloop.aio._aiotask: "Where asyncio.all_tasks() finds").
+#: running loop (yieldloop.aio._taskreg).
 register_eager_task = getattr(tasks, "_register_eager_task", None)
 #: The set _register_eager_task fills and all_tasks() reads, on 3.12 and
 #: 3.13 (None elsewhere: 3.14 keeps it in the C module's state).

@@ -4,10 +4,12 @@
 ``loop.create_task(coro)`` returns one. It follows asyncio's C Task step for
 step (_asynciomodule.c's task_step and task_wakeup): the same states, the
 same errors for a bad yield, the same cancellation counting and messages;
-it registers itself, and enters and leaves the running task, with asyncio's
-own functions, so ``asyncio.current_task()`` and ``asyncio.all_tasks()``
-see it on every Python; ``isinstance(t, asyncio.Task)`` is true (its
-``__class__`` is asyncio's, as for Future).
+it registers itself, and enters and leaves the running task, where
+asyncio's own functions do (_taskreg.pyx), so ``asyncio.current_task()`` and
+``asyncio.all_tasks()`` see it on every Python; ``isinstance(t,
+asyncio.Task)`` is true (its ``__class__`` is asyncio's, as for Future).
+While it waits in the ready queue of a running loop, the cyclic GC does not
+walk it (_taskgc.pxd).
 
 The difference is how a step is scheduled. asyncio's Task calls
 ``loop.call_soon(step)``, which costs a Handle, a bound step object and a
@@ -73,7 +75,6 @@ cdef bint _PY315 = sys.version_info >= (3, 15)
 # 3.13+: uncancel() down to zero also drops a pending cancellation.
 cdef bint _PY313 = sys.version_info >= (3, 13)
 cdef set _coro_types = set()      # non-native types iscoroutine() accepted
-
 cdef unsigned long long _task_counter = 0
 
 
@@ -448,7 +449,6 @@ cdef class Task(Future):
                 add_weak(self)
                 self._reg = REG_WEAK
         return 0
-
 
     def __dealloc__(self):
         # Only if a queued task was let go of without its loop's knowledge:
