@@ -23,22 +23,19 @@ both in its C module's state: its functions are called.
 from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetDefault
 
-from yieldloop._aio_private import (
-    current_tasks, eager_tasks, enter_task as _enter_task, leave_task as _leave_task,
-    register_eager_task, register_task, swap_current_task as _swap_current_task,
-    unregister_eager_task)
+from yieldloop import _aio_private as _private
 
-cdef dict _current_tasks = current_tasks
-cdef set _eager_tasks = eager_tasks
-cdef object _register_task = register_task
-cdef object _register_eager_task = register_eager_task
-cdef object _unregister_eager_task = unregister_eager_task
-cdef object _enter_task_fn = _enter_task
-cdef object _leave_task_fn = _leave_task
-cdef object _swap_current_task_fn = _swap_current_task
+cdef dict _current_tasks = _private.current_tasks
+cdef set _eager_tasks = _private.eager_tasks
+cdef object _register_task = _private.register_task
+cdef object _register_eager_task = _private.register_eager_task
+cdef object _unregister_eager_task = _private.unregister_eager_task
+cdef object _enter_task_fn = _private.enter_task
+cdef object _leave_task_fn = _private.leave_task
+cdef object _swap_current_task_fn = _private.swap_current_task
 
 #: Whether this Python has a set of eager tasks (3.12+).
-strong_possible = register_eager_task is not None
+strong_possible = _register_eager_task is not None
 
 
 cdef int enter_task(object loop, object task) except -1:
