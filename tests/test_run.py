@@ -210,9 +210,14 @@ def test_same_program_gives_the_same_order_every_run():
                 await t
 
         yl.run(main)
-        return log
+        # How sleep(0) steps interleave with timer wake-ups depends on how
+        # much time passed (a loaded machine, valgrind); within each kind the
+        # order is the scheduler's alone: FIFO for the ready queue, deadline
+        # then scheduling order for timers.
+        return ([e for e in log if e[0] % 2], [e for e in log if not e[0] % 2])
 
     first = program()
+    assert first[0][:3] == [(1, 0), (3, 0), (5, 0)]
     assert all(program() == first for _ in range(3))
 
 
