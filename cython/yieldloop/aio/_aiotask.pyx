@@ -37,7 +37,7 @@ from yieldloop.aio._loopbase cimport LoopBase, push_ready
 from yieldloop.aio._aiofuture cimport (
     Future, ST_PENDING, ST_CANCELLED, ST_FINISHED, yl_type_drop, yl_aio_steal)
 from yieldloop.core._throw cimport throw_into
-from yieldloop.core._traps cimport Trap
+from yieldloop.core._traps cimport Trap, YieldTrap, TS_AWAITING, TS_READY
 from yieldloop.native._traphost cimport set_foreign_waker
 from yieldloop.native._kernel cimport Kernel
 from yieldloop.native._api cimport kernel_of_core
@@ -362,6 +362,14 @@ cdef class Task(Future):
             return 0
         if result is None:
             # A bare yield: run again in the next iteration.
+            return self._schedule_step(None)
+        if type(result) is YieldTrap and self._core is not None:
+            # A native sleep(0): answered at once, as the kernel does
+            # (_bridge.pyx does the same for a Trap of this kind).
+            if (<YieldTrap>result).state != TS_AWAITING:
+                return self._schedule_step(RuntimeError(
+                    "task %r awaited %r, which was already awaited" % (self.get_name(), result)))
+            (<YieldTrap>result).state = TS_READY
             return self._schedule_step(None)
         if type(result) is Trap and self._core is not None:
             return self._await_trap(<Trap>result)

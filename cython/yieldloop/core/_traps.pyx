@@ -21,7 +21,7 @@ from cpython.ref cimport Py_INCREF
 from cpython.exc cimport PyErr_Occurred
 from cpython.long cimport PyLong_AsDouble
 from yieldloop.includes.capi cimport (
-    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext, PyObject_GC_UnTrack)
+    yl_stop_iteration, yl_raise, yl_result, yl_set_iternext)
 
 
 @cython.final
@@ -40,7 +40,7 @@ cdef class Trap:
         # is `yieldloop.sleep(1)` without `await`, which does nothing. One
         # compare on the hot path; the warning only when it is true.
         if self.state == TS_FRESH and self.kind <= TRAP_WRITE:
-            _warn_never_awaited(self)
+            _warn_never_awaited(self._describe())
 
     # The type's tp_iternext is _trap_next itself (installed below); these
     # are the same step for Python callers.
@@ -64,15 +64,14 @@ cdef class Trap:
         yet handed to the kernel (or answered and not yet consumed) is
         finished by it, as a coroutine is: this is how a task that is
         cancelled before its first step ends."""
-        cdef object exc = typ if isinstance(typ, BaseException) else (
-            typ() if val is None else typ(val))
+        cdef object exc = _exception_of(typ, val)
         if self.state == TS_AWAITING and self.task is None:
             # Yielded through __next__ but never taken by a yieldloop
             # kernel (it sets ``task`` when it takes a trap): another
             # runner got it and throws its complaint back, e.g. asyncio's
             # "Task got bad yield". Say what went wrong and what to use.
             self.state = TS_DONE
-            raise RuntimeError(_foreign_runner_message(self)) from exc
+            raise RuntimeError(_foreign_runner_message(self.kind, self._describe())) from exc
         if self.state == TS_FRESH or self.state == TS_READY:
             self.state = TS_DONE
             self.result = self.exc = None
@@ -121,13 +120,20 @@ cdef PyObject* _trap_next(PyObject* o) noexcept:
             return yl_raise(value)
         value, t.result = t.result, None
         return yl_stop_iteration(value)
-    return yl_raise(_misuse(t))
+    return yl_raise(_misuse(t.state, t._describe()))
 
 
-cdef int _warn_never_awaited(Trap t) except -1:
+cdef object _exception_of(object typ, object val):
+    """The exception that throw(typ, val) raises."""
+    if isinstance(typ, BaseException):
+        return typ
+    return typ() if val is None else typ(val)
+
+
+cdef int _warn_never_awaited(str what) except -1:
     import warnings
     warnings.warn("yieldloop %s was never awaited: it does nothing until a task "
-                  "awaits it (or yields it)" % t._describe(), RuntimeWarning, stacklevel=1)
+                  "awaits it (or yields it)" % what, RuntimeWarning, stacklevel=1)
     return 0
 
 
@@ -142,22 +148,100 @@ _ASYNCIO_INSTEAD = {
 }
 
 
-cdef str _foreign_runner_message(Trap t):
+cdef str _foreign_runner_message(int kind, str what):
     return ("yieldloop %s was awaited in a task that yieldloop's kernel does not run "
             "(an asyncio task, for example): the awaitables of yieldloop's native API "
             "work only in tasks run by yieldloop.run(). In asyncio code, also on "
-            "yieldloop.Loop, use %s instead." % (t._describe(), _ASYNCIO_INSTEAD[t.kind]))
+            "yieldloop.Loop, use %s instead." % (what, _ASYNCIO_INSTEAD[kind]))
 
 
-cdef object _misuse(Trap t):
-    if t.state == TS_DONE:
-        return RuntimeError("cannot reuse already awaited %s" % t._describe())
+cdef object _misuse(int state, str what):
+    if state == TS_DONE:
+        return RuntimeError("cannot reuse already awaited %s" % what)
     return RuntimeError(
         "%s was resumed before the yieldloop kernel answered it (awaited twice, "
-        "or in a task neither yieldloop.run() nor yieldloop.Loop runs)" % t._describe())
+        "or in a task neither yieldloop.run() nor yieldloop.Loop runs)" % what)
 
 
 yl_set_iternext(Trap, _trap_next)
+
+
+@cython.final
+@cython.freelist(256)          # safe: no finalizer but a warning, no references
+cdef class YieldTrap:
+    """What ``sleep(0)`` returns: let the other ready tasks run first.
+
+    A Trap of the one kind the kernel answers at once, with nothing: it
+    keeps only its state (fresh, yielded, answered, consumed) and behaves
+    as a Trap does, in every way of awaiting it and of misusing it."""
+
+    def __init__(self, *args, **kwargs):
+        self.state = TS_DONE             # no "never awaited" warning for it
+        raise TypeError("YieldTrap objects are made by yieldloop.sleep(0)")
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __dealloc__(self):
+        if self.state == TS_FRESH:
+            _warn_never_awaited("sleep(0)")
+
+    def __next__(self):
+        """Yield the trap once; once the kernel answered, return None."""
+        cdef PyObject* r = _yield_trap_next(<PyObject*>self)
+        if r == NULL and not PyErr_Occurred():
+            raise StopIteration
+        return yl_result(r)
+
+    def send(self, value):
+        """Resume; the value is ignored (the kernel answers through the trap)."""
+        cdef PyObject* r = _yield_trap_next(<PyObject*>self)
+        if r == NULL and not PyErr_Occurred():
+            raise StopIteration
+        return yl_result(r)
+
+    def throw(self, typ, val=None, tb=None):
+        """As Trap.throw(): raise the exception here."""
+        cdef object exc = _exception_of(typ, val)
+        if self.state == TS_AWAITING:
+            # Yielded, and not answered: the kernels answer it at once when
+            # they take it, so another runner got it (see Trap.throw).
+            self.state = TS_DONE
+            raise RuntimeError(_foreign_runner_message(TRAP_YIELD, "sleep(0)")) from exc
+        self.state = TS_DONE
+        raise exc
+
+    def close(self):
+        """As Trap.close(): finish it quietly."""
+        if self.state == TS_FRESH or self.state == TS_READY:
+            self.state = TS_DONE
+
+    def _describe(self):
+        return "sleep(0)"
+
+    def __repr__(self):
+        return "<yieldloop trap sleep(0)>"
+
+
+cdef PyObject* _yield_trap_next(PyObject* o) noexcept:
+    """YieldTrap's tp_iternext: the trap itself, then (answered) the end
+    with no value: NULL without an exception, which is StopIteration(None)
+    without making one."""
+    cdef YieldTrap t = <YieldTrap>o
+    if t.state == TS_FRESH:
+        t.state = TS_AWAITING
+        Py_INCREF(t)
+        return o
+    if t.state == TS_READY:
+        t.state = TS_DONE
+        return NULL
+    return yl_raise(_misuse(t.state, "sleep(0)"))
+
+
+yl_set_iternext(YieldTrap, _yield_trap_next)
 
 
 cdef double _seconds(object seconds, str what) except? -1.0:
@@ -191,12 +275,7 @@ def sleep(seconds, /):
     cdef double d = _seconds(seconds, "sleep()")
     cdef Trap t
     if d <= 0.0:
-        t = make_trap(TRAP_YIELD)
-        # It never refers to anything but None (the kernel answers it at
-        # once), so it can be in no cycle: the collector need not walk it
-        # while its task waits. (Made just now, so tracked: no need to ask.)
-        PyObject_GC_UnTrack(t)
-        return t
+        return YieldTrap.__new__(YieldTrap)
     t = make_trap(TRAP_SLEEP)
     t.delay = d
     return t

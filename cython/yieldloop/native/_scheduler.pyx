@@ -40,7 +40,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from yieldloop.core._readyqueue cimport _steal
 from yieldloop.core._traps cimport (
-    make_trap, trap_done, TRAP_YIELD, TRAP_JOIN, TRAP_PARK, TS_AWAITING, TS_BARE, TS_READY,
+    YieldTrap, make_trap, trap_done, TRAP_JOIN, TRAP_PARK, TS_AWAITING, TS_BARE, TS_READY,
     TS_DONE)
 from yieldloop.core._throw cimport throw_into
 from yieldloop.native._task cimport (
@@ -178,16 +178,16 @@ cdef class Scheduler(TrapHost):
                 self._tracer.record(EV_YIELD, Y_BARE, t._id, 0, 0, None)
             self._ready.push(t)
             return 0
-        if type(value) is Trap:
-            trap = <Trap>value
-            if (trap.kind == TRAP_YIELD and trap.state == TS_AWAITING and trap.task is None
-                    and not t._must_cancel and self._tracer is None):
-                # `await sleep(0)`, the commonest trap: what _take_trap and
-                # _answer would do for it, without the checks for the others.
-                trap.state = TS_READY
+        if type(value) is YieldTrap:
+            # `await sleep(0)`, the commonest trap: answered at once.
+            if (<YieldTrap>value).state == TS_AWAITING and not t._must_cancel \
+                    and self._tracer is None:
+                (<YieldTrap>value).state = TS_READY
                 self._ready.push(t)
                 return 0
-            return self._take_trap(t, trap)
+            return self._take_yield(t, <YieldTrap>value)
+        if type(value) is Trap:
+            return self._take_trap(t, <Trap>value)
         if type(value) is Task:
             trap = make_trap(TRAP_JOIN)
             trap.arg = value

@@ -21,17 +21,18 @@ cdef class Task:
     cdef object _send            # value for the next resume
     cdef object _throw           # exception for the next resume, or None
     cdef Trap _trap              # the trap this task is blocked on, or None
-    cdef bint _must_cancel       # cancel() came while not blocked: throw at next step
+    # One-byte flags, with _num_cancels, in the 8 bytes after _trap.
+    cdef unsigned char _must_cancel  # cancel() came while not blocked: throw at next step
     cdef unsigned char _state
     cdef unsigned char _untracked  # what spawn took out of the cyclic GC (see _scheduler.pyx)
-    cdef bint _retrieved         # outcome seen by a joiner, result() or exception()
+    cdef unsigned char _retrieved  # outcome seen by a joiner, result() or exception()
+    cdef int _num_cancels        # cancel() requests not undone by uncancel()
     cdef list _stack             # enclosing iterators while a yielded awaitable runs, or None
     # The kernel running the task (its TrapHost part: Kernel derives from
     # it), None once the task finished.
     cdef TrapHost _kernel
     cdef object _name            # None until asked for or set: "Task-<_id>"
     cdef unsigned long long _id
-    cdef int _num_cancels        # cancel() requests not undone by uncancel()
     cdef object _cancel_msg
     cdef object _result
     cdef object _exception

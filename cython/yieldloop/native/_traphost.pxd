@@ -3,7 +3,7 @@ cimport cython
 from yieldloop.core._readyqueue cimport ReadyQueue
 from yieldloop.core._timerheap cimport TimerHeap
 from yieldloop.core._poller cimport Poller
-from yieldloop.core._traps cimport Trap
+from yieldloop.core._traps cimport Trap, YieldTrap
 from yieldloop.core._handles cimport Handle
 from yieldloop.core._core cimport Core, FrontEnd
 from yieldloop.native._task cimport Task
@@ -36,6 +36,9 @@ cdef class TrapHost(FrontEnd):
 
     @cython.final
     cdef int _take_trap(self, Task t, Trap trap) except -1
+
+    @cython.final
+    cdef int _take_yield(self, Task t, YieldTrap trap) except -1
 
     @cython.final
     cdef int _trace_trap(self, Task t, Trap trap) except -1

@@ -254,6 +254,27 @@ cdef class TrapHost(FrontEnd):
         t._trap = trap
         return 0
 
+    cdef int _take_yield(self, Task t, YieldTrap trap) except -1:
+        """``t`` yielded sleep(0)'s trap and the scheduler's fast path did
+        not take it: _take_trap's checks for the one kind answered at once,
+        with nothing (the task is resumed with send(None) either way)."""
+        if trap.state == TS_FRESH or trap.state == TS_READY:
+            # `x = yield sleep(0)`: consumed here (not yielded through __next__).
+            if trap.state == TS_FRESH and self._tracer is not None and not t._must_cancel:
+                self._tracer.record(EV_YIELD, TRAP_YIELD, t._id, 0, 0, None)
+            trap.state = TS_DONE
+        elif trap.state != TS_AWAITING:
+            t._throw = RuntimeError("task %r yielded %r, which was already awaited"
+                                    % (t._get_name(), trap))
+        elif t._must_cancel:
+            trap.state = TS_DONE     # the wait does not start (see _take_trap)
+        else:
+            if self._tracer is not None:
+                self._tracer.record(EV_YIELD, TRAP_YIELD, t._id, 0, 0, None)
+            trap.state = TS_READY    # __next__ ends the await
+        self._ready.push(t)
+        return 0
+
     cdef int _trace_trap(self, Task t, Trap trap) except -1:
         """Record what the trap ``t`` yielded asks for."""
         cdef int kind = trap.kind
