@@ -1,5 +1,6 @@
 # The asyncio front end's core (see _loop.pyx): declarations for the
 # transports, which call it without going through Python.
+from cpython.object cimport PyObject
 from yieldloop.core._timerheap cimport TimerHeap
 from yieldloop.core._poller cimport Poller
 from yieldloop.core._handles cimport Handle
@@ -14,6 +15,10 @@ cdef class LoopCore(LoopBase):
     cdef bint _time_overridden  # a subclass defines time(): timers follow it
     cdef bint _time_set         # a time() is set on the instance: timers follow it
     cdef dict _fileobjs         # fd -> the non-int object its callbacks were added with
+    # Owned, or NULL: the block of a bulk socket read whose bytes nobody
+    # kept, reused by the next bulk read of any of the loop's transports
+    # (includes/net.h, yl_recv_keep_spare): one per loop, 64 KiB at most.
+    cdef PyObject* _rspare
 
     cdef double _now(self) except? -1.0
     cdef Handle _schedule(self, double when, callback, tuple args, context)

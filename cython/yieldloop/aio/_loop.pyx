@@ -48,6 +48,7 @@ from yieldloop.includes.capi cimport (
 
 from libc.math cimport INFINITY
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_XDECREF
 
 import sys
 import threading
@@ -96,6 +97,10 @@ cdef class LoopCore(LoopBase):
         self._fileobjs = {}
         if self._time_overridden:
             self._sched.clock = self
+
+    def __dealloc__(self):
+        Py_XDECREF(self._rspare)
+        self._rspare = NULL
 
     # --- scheduling
 
@@ -498,6 +503,8 @@ cdef class LoopCore(LoopBase):
                 (<Kernel>native)._aio = None
             self._sched.close()
             self._fileobjs.clear()
+            Py_XDECREF(self._rspare)
+            self._rspare = NULL
             # No cycle left between the core and the loop.
             self._sched.aio = None
             if self._sched.clock is self:

@@ -25,7 +25,8 @@ cimport cython
 from yieldloop.aio._loop cimport LoopCore
 from yieldloop.core._poller cimport YL_READ, YL_WRITE
 from yieldloop.includes.net cimport (
-    YL_WOULD_BLOCK, YL_RECV_SMALL, YL_RECV_MAX, yl_recv_sized, yl_recv_into, yl_send_from, yl_buffer_len)
+    YL_WOULD_BLOCK, YL_RECV_SMALL, YL_RECV_MAX, yl_recv_sized, yl_recv_keep_spare, yl_recv_into,
+    yl_send_from, yl_buffer_len)
 from yieldloop.includes.sendq cimport (
     yl_sendq, yl_sendq_push, yl_sendq_send, yl_sendq_clear, yl_sendq_free)
 
@@ -218,7 +219,7 @@ cdef class SocketTransport:
             self._read_into_buffer()
             return
         try:
-            data = yl_recv_sized(self._fd, &self._rbulk)
+            data = yl_recv_sized(self._fd, &self._rbulk, &self._loop._rspare)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -235,6 +236,8 @@ cdef class SocketTransport:
             raise
         except BaseException as exc:
             self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+            return
+        yl_recv_keep_spare(data, &self._loop._rspare)
 
     cdef _read_into_buffer(self):
         cdef Py_ssize_t n

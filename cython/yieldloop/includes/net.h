@@ -107,30 +107,65 @@ static inline PyObject *yl_recv_stack(int fd, int *bulk)
     return PyBytes_FromStringAndSize(chunk, (Py_ssize_t)got);
 }
 
-static inline PyObject *yl_recv_sized(int fd, int *bulk)
+static inline PyObject *yl_recv_sized(int fd, int *bulk, PyObject **spare)
 {
     PyObject *buf;
     ssize_t got;
     Py_ssize_t want = YL_RECV_MAX;
     if (!*bulk) return yl_recv_stack(fd, bulk);
-    buf = yl_recv_new(fd, want, &got);
-    if (buf == NULL) {
-        if (got == YL_WOULD_BLOCK) Py_RETURN_NONE;
-        return NULL;
+    /* The spare (see yl_recv_keep_spare) is ours alone: no one else can
+       see what this read writes into it. */
+    buf = *spare;
+    *spare = NULL;
+    if (buf == NULL && (buf = PyBytes_FromStringAndSize(NULL, want)) == NULL) return NULL;
+    do {
+        got = recv(fd, PyBytes_AS_STRING(buf), (size_t)want, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        int err = errno;
+        *spare = buf;                /* kept for the next read */
+        if (yl_would_block(err)) Py_RETURN_NONE;
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
     }
     *bulk = got >= YL_RECV_SMALL;
     if (got < want) {
         /* Less than asked for: a small result gets an object of its own
-           size, a large one is shrunk in place (buf is ours alone:
-           refcount 1, as resizing requires). */
+           size (the buffer stays the spare), a large one is shrunk in
+           place (buf is ours alone: refcount 1, as resizing requires). */
         if (got < YL_RECV_SMALL) {
-            PyObject *exact = PyBytes_FromStringAndSize(PyBytes_AS_STRING(buf), (Py_ssize_t)got);
-            Py_DECREF(buf);
-            return exact;
+            *spare = buf;
+            return PyBytes_FromStringAndSize(PyBytes_AS_STRING(buf), (Py_ssize_t)got);
         }
         if (_PyBytes_Resize(&buf, (Py_ssize_t)got) < 0) return NULL;
     }
     return buf;
+}
+
+/* After `data`, a full bulk read, was handed to the protocol: if nothing
+   kept it (its only reference is the caller's), keep it as the buffer of
+   the next bulk read, whose recv() overwrites it. A bulk transfer then
+   reuses one block instead of allocating and freeing 64 KiB per read,
+   which on glibc grows and trims the heap (brk, and page faults to touch
+   the block again) once or more per read when many connections read at
+   once. Its cached hash, if the protocol computed one, is forgotten. Not
+   on a free-threaded build, where a reference count of 1 proves nothing. */
+static inline void yl_recv_keep_spare(PyObject *data, PyObject **spare)
+{
+#ifndef Py_GIL_DISABLED
+    if (*spare != NULL || Py_REFCNT(data) != 1 || !PyBytes_CheckExact(data)
+            || PyBytes_GET_SIZE(data) != YL_RECV_MAX)
+        return;
+_Py_COMP_DIAG_PUSH
+_Py_COMP_DIAG_IGNORE_DEPR_DECLS
+    ((PyBytesObject *)data)->ob_shash = -1;
+_Py_COMP_DIAG_POP
+    Py_INCREF(data);
+    *spare = data;
+#else
+    (void)data;
+    (void)spare;
+#endif
 }
 
 /* Up to 64 KiB received into a bytes object of exactly the size read
