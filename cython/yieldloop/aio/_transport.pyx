@@ -9,7 +9,8 @@ Cython and with the system calls made on the fd directly:
   ``protocol.data_received()``: small reads through a 64 KiB stack buffer
   (the object is of the size read), and once data comes in bulk, what the
   socket holds, up to 64 KiB (YL_RECV_MAX), received straight into the
-  bytes object handed on (includes/net.h, yl_recv_sized); or it receives into
+  bytes object handed on (includes/net.h, yl_recv_sized), reusing the
+  block of a chunk the protocol did not keep (one per loop); or it receives into
   the buffer of a BufferedProtocol (``get_buffer()`` / ``buffer_updated()``,
   which is how asyncio's TLS layer reads); end of stream goes to
   ``eof_received()``;
