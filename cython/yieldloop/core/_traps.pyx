@@ -47,17 +47,11 @@ cdef class Trap:
 
     def __next__(self):
         """Yield the trap once; once the kernel answered, return the answer."""
-        cdef PyObject* r = _trap_next(<PyObject*>self)
-        if r == NULL and not PyErr_Occurred():
-            raise StopIteration
-        return yl_result(r)
+        return _python_step(_trap_next(<PyObject*>self))
 
     def send(self, value):
         """Resume; the value is ignored (the kernel answers through the trap)."""
-        cdef PyObject* r = _trap_next(<PyObject*>self)
-        if r == NULL and not PyErr_Occurred():
-            raise StopIteration
-        return yl_result(r)
+        return _python_step(_trap_next(<PyObject*>self))
 
     def throw(self, typ, val=None, tb=None):
         """As a coroutine's throw(): raise the exception here. A trap not
@@ -121,6 +115,15 @@ cdef PyObject* _trap_next(PyObject* o) noexcept:
         value, t.result = t.result, None
         return yl_stop_iteration(value)
     return yl_raise(_misuse(t.state, t._describe()))
+
+
+cdef object _python_step(PyObject* r):
+    """What __next__() and send() give for ``r``, what tp_iternext returned:
+    the value yielded, or StopIteration (NULL without an error: the end
+    with no value) or the error set."""
+    if r == NULL and not PyErr_Occurred():
+        raise StopIteration
+    return yl_result(r)
 
 
 cdef object _exception_of(object typ, object val):
@@ -191,17 +194,11 @@ cdef class YieldTrap:
 
     def __next__(self):
         """Yield the trap once; once the kernel answered, return None."""
-        cdef PyObject* r = _yield_trap_next(<PyObject*>self)
-        if r == NULL and not PyErr_Occurred():
-            raise StopIteration
-        return yl_result(r)
+        return _python_step(_yield_trap_next(<PyObject*>self))
 
     def send(self, value):
         """Resume; the value is ignored (the kernel answers through the trap)."""
-        cdef PyObject* r = _yield_trap_next(<PyObject*>self)
-        if r == NULL and not PyErr_Occurred():
-            raise StopIteration
-        return yl_result(r)
+        return _python_step(_yield_trap_next(<PyObject*>self))
 
     def throw(self, typ, val=None, tb=None):
         """As Trap.throw(): raise the exception here."""
