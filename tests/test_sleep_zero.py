@@ -234,3 +234,50 @@ def test_throw_into_a_fresh_one_raises_the_exception_and_finishes_it():
         t.throw(KeyError("k"))
     with pytest.raises(RuntimeError, match="cannot reuse already awaited"):
         next(t)
+
+
+def test_one_yielded_bare_by_a_second_task_before_the_first_resumes():
+    # As for any trap: the second task consumes the answer (it gets None),
+    # the first is told it cannot reuse it.
+    shared = yl.sleep(0)
+    log = []
+
+    async def first():
+        try:
+            await shared               # answered at once, then queued
+        except RuntimeError as e:
+            log.append(("first", str(e)))
+
+    def second():
+        got = yield shared             # runs before first resumes
+        log.append(("second", got))
+
+    async def main():
+        a, b = yl.spawn(first), yl.spawn(second)
+        await a
+        await b
+
+    yl.run(main)
+    # second consumed it before first resumed; first, queued earlier, resumes first.
+    assert log == [("first", "cannot reuse already awaited sleep(0)"), ("second", None)]
+
+
+def test_cancelling_an_asyncio_task_queued_after_it_on_yieldloop_loop():
+    reached = []
+
+    async def child():
+        try:
+            await yl.sleep(0)
+        except asyncio.CancelledError:
+            reached.append("cancelled at sleep(0)")
+            raise
+
+    async def main():
+        t = asyncio.ensure_future(child())
+        await asyncio.sleep(0)         # child ran up to its sleep(0) and is queued
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        return reached
+
+    assert yl.run_asyncio(main()) == ["cancelled at sleep(0)"]

@@ -17,7 +17,7 @@ cdef class LoopCore(LoopBase):
     cdef dict _fileobjs         # fd -> the non-int object its callbacks were added with
     # Owned, or NULL: the block of a bulk socket read whose bytes nobody
     # kept, reused by the next bulk read of any of the loop's transports
-    # (includes/net.h, yl_recv_keep_spare): one per loop, 64 KiB at most.
+    # (includes/net.h, yl_recv_keep_spare): one per loop, of YL_RECV_MAX bytes.
     cdef PyObject* _rspare
 
     cdef double _now(self) except? -1.0
