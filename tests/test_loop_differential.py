@@ -62,14 +62,14 @@ def test_every_stream_callback_fault_ends_as_on_asyncio(differ, family, side, ca
 def test_the_checker_notices_a_difference(differ, monkeypatch):
     program = [{"kind": "timers", "timers": [["soon", 0, "raise", "RuntimeError"]]}]
     differ.check(program)
-    real = differ.workers["yieldloop"].run
+    real = differ.workers["yieldloop"].answer
 
     def tampered(program, timeout=60):
         result = real(program, timeout)
         result["scenarios"][0]["handler"][0][1] = "ZeroDivisionError"
         return result
 
-    monkeypatch.setattr(differ.workers["yieldloop"], "run", tampered)
+    monkeypatch.setattr(differ.workers["yieldloop"], "answer", tampered)
     with pytest.raises(AssertionError, match="scenario 0 differs"):
         differ.check(program)
 
