@@ -46,16 +46,28 @@ def run_child(body, loop="yieldloop", timeout=60):
     return proc.stdout.splitlines()
 
 
-def test_queued_task_is_out_of_the_collector_and_back_when_it_runs_or_waits():
+def test_queued_task_is_out_of_the_collector_until_it_waits_or_ends():
+    # It runs the step it was queued for still out of the collector's lists
+    # (the loop holds it), and stays out when that step queues it again.
     out = run_child("""
+        class Kept:
+            pass
+
         async def child(fut):
+            kept = Kept()
+            ref = weakref.ref(kept)
             print("running", tracked(asyncio.current_task()))
+            await asyncio.sleep(0)
+            print("running again", tracked(asyncio.current_task()))
+            gc.collect()             # what the hidden frame holds stays
+            print("kept", ref() is kept)
             await fut
 
         async def main():
             fut = asyncio.get_running_loop().create_future()
             t = asyncio.create_task(child(fut))
             print("queued", tracked(t))
+            await asyncio.sleep(0)
             await asyncio.sleep(0)
             print("waiting", tracked(t))
             fut.set_result(None)
@@ -68,10 +80,47 @@ def test_queued_task_is_out_of_the_collector_and_back_when_it_runs_or_waits():
     """)
     assert out == [
         "queued " + row(False, False, False),
-        "running " + row(True, True, True),
+        "running " + row(False, False, False),
+        "running again " + row(False, False, False),
+        "kept True",
         "waiting " + row(True, True, True),
         "done " + row(True, True, True),
     ]
+
+
+@pytest.mark.parametrize("end", ["KeyboardInterrupt", "ValueError", "return"])
+def test_a_hidden_task_whose_step_ends_it_is_tracked_again(end):
+    # The step a task runs hidden ends it, raises through the loop or not.
+    out = run_child(f"""
+        async def child():
+            await asyncio.sleep(0)
+            if {end!r} != "return":
+                raise {end if end != "return" else "None"}
+            return 1
+
+        t = None
+
+        async def main():
+            global t
+            t = asyncio.create_task(child())
+            await asyncio.sleep(0)
+            print("queued", tracked(t))
+            try:
+                await t
+            except ValueError:
+                pass
+
+        loop = new_loop()
+        try:
+            loop.run_until_complete(main())
+        except KeyboardInterrupt:
+            print("interrupted")
+        print("ended", t.done(), tracked(t))
+        loop.close()
+    """)
+    assert out == (["queued " + row(False, False, False)]
+                   + (["interrupted"] if end == "KeyboardInterrupt" else [])
+                   + ["ended True " + row(True, True, True)])
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="create_task(context=) is 3.11+")

@@ -23,6 +23,7 @@ cdef class Task(Future):
     cdef int _start(self, bint eager) except -1
     cdef int _schedule_step(self, object exc) except -1
     cdef int run_ready(self) except -1
+    cdef int step_failed(self) except -1
     cdef int _step(self, object exc, bint enter) except -1
     cdef int _step_body(self, object exc) except -1
     cdef int _handle_yield(self, object result) except -1
@@ -34,3 +35,4 @@ cdef class Task(Future):
 
 cdef Task new_task(object loop, object coro, object name, object context)
 cdef object task_step_callable(Task t)
+cdef int run_ready_fn(Task t) except -1

@@ -45,7 +45,7 @@ from yieldloop.aio._bridge cimport take_foreign_trap, cancel_foreign_wait
 from yieldloop.includes.capi cimport (
     PySendResult, PYGEN_RETURN, PYGEN_ERROR, PYGEN_NEXT,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyCoro_CheckExact, yl_send)
-from yieldloop.aio._taskgc cimport HID_TASK, gc_hide, gc_show
+from yieldloop.aio._taskgc cimport HID_TASK, HID_STEPPING, gc_hide, gc_show
 from yieldloop.aio._taskreg cimport (
     REG_NONE, REG_STRONG, REG_WEAK, enter_task, leave_task, swap_current_task, add_strong,
     discard_strong, add_weak, strong_possible)
@@ -259,10 +259,13 @@ cdef class Task(Future):
         return 0
 
     cdef int run_ready(self) except -1:
-        """The loop's call for a task it took from its ready queue."""
+        """The loop's call for a task it took from its ready queue; if it
+        raises, the loop calls step_failed()."""
         cdef object exc = self._step_exc, w
         if self._hidden:
-            gc_show(self)
+            # It runs hidden (_taskgc.pxd): shown after the step unless the
+            # step queued it again, which clears the flag.
+            self._hidden |= HID_STEPPING
         if exc is not None:
             self._step_exc = None
         else:
@@ -271,12 +274,20 @@ cdef class Task(Future):
                 # Woken by the yieldloop future it awaited.
                 exc = (<Future>w)._outcome()
             w = None        # the step must not keep the future alive
-        try:
-            return self._step(exc, True)
-        except BaseException:
-            if self._state == ST_PENDING and not self._hidden:
-                self._unqueued()      # not stepped, not queued again
-            raise
+        self._step(exc, True)
+        if self._hidden & HID_STEPPING:
+            gc_show(self)
+        return 0
+
+    cdef int step_failed(self) except -1:
+        """run_ready() raised (before, in or after the step): the task is
+        shown to the collector and, pending but not queued again, found
+        through asyncio's WeakSet."""
+        if self._hidden & HID_STEPPING:
+            gc_show(self)
+        if self._state == ST_PENDING and not self._hidden:
+            self._unqueued()      # not stepped, not queued again
+        return 0
 
     cdef int _step(self, object exc, bint enter) except -1:
         cdef object ctx = self._context_v, loop = self._loop_obj
@@ -487,6 +498,12 @@ cdef Task new_task(object loop, object coro, object name, object context):
     _set_coro(t, coro)
     _set_fields(t, name, context)
     return t
+
+
+cdef int run_ready_fn(Task t) except -1:
+    """t.run_ready() as a function, for a caller that checks its result
+    itself (LoopCore.step: no try/except on every step)."""
+    return t.run_ready()
 
 
 cdef object task_step_callable(Task t):

@@ -36,7 +36,7 @@ from yieldloop.aio._loopbase cimport LoopBase, push_ready
 from yieldloop.native._kernel cimport Kernel
 from yieldloop.aio._aiofuture cimport new_future
 from yieldloop.aio._aiotask cimport (
-    Task, new_task, task_step_callable)
+    Task, new_task, task_step_callable, run_ready_fn)
 from yieldloop.aio._taskgc cimport show_queued_tasks
 from yieldloop.aio._eagertask cimport is_eager_task_factory, create_eager_task
 from yieldloop.core._timerheap cimport TimerHeap
@@ -85,6 +85,17 @@ cdef int _fileno(object fileobj) except -1:
     if fd < 0:
         raise ValueError("Invalid file descriptor: %d" % fd)
     return fd
+
+
+# Task.run_ready() called without Cython's check of its result, which
+# LoopCore.step makes itself: -1 means it failed, its exception set.
+ctypedef int (*_unchecked_run)(Task) noexcept
+cdef _unchecked_run _run_ready_unchecked = <_unchecked_run>run_ready_fn
+
+
+cdef int _raise_pending() except -1:
+    # Raise the exception already set (by an unchecked call that failed).
+    return -1
 
 
 cdef class LoopCore(LoopBase):
@@ -379,12 +390,19 @@ cdef class LoopCore(LoopBase):
     # --- what the core calls back (FrontEnd, see _core.pxd)
 
     cdef int step(self, object task) except -1:
-        # A task queued itself (_aiotask.pyx): its next step.
+        # A task queued itself (_aiotask.pyx): its next step. A try/except
+        # saves and restores the thread's handled exception on entry, a
+        # tenth of a step's own cost: the call is made unchecked, and only
+        # a failed one goes into the try.
+        if _run_ready_unchecked(<Task>task) == 0:
+            return 0
         try:
-            (<Task>task).run_ready()
+            _raise_pending()
         except (SystemExit, KeyboardInterrupt):
+            (<Task>task).step_failed()
             raise
         except BaseException as exc:
+            (<Task>task).step_failed()
             # As asyncio reports an error of a task's step callback.
             self._report_callback_error(
                 self._handle(task_step_callable(task), (), (<Task>task)._context_v,

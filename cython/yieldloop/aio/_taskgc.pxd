@@ -1,16 +1,23 @@
 # yieldloop.Loop's queued tasks and the cyclic GC. A task in the ready queue
 # of a loop inside run_forever() is held by the queue, and the loop by that
 # call: it cannot be garbage, yet the collector walked it, its coroutine and
-# the contexts made for it and its first done-callback at each collection, a large part of the cost of a
-# task that runs a step or two (asyncio's own tasks are walked the same way).
-# So they are out of the collector's lists while the task is queued there
-# (gc_hide, called by the task as it queues itself), and back when the loop
-# takes it out to run it (gc_show, Task.run_ready) and for every task still
-# queued when run_forever() returns (show_queued_tasks): a running or waiting
-# task is tracked, so a cycle through it is collected, with asyncio's "Task
-# was destroyed but it is pending!", as on asyncio's loop. Untracked objects
-# look like roots to the collector: what they refer to stays alive, as it is
-# reachable through the loop meanwhile. (Native tasks: native/_scheduler.pyx.)
+# the contexts made for it and its first done-callback at each collection, a
+# large part of the cost of a task that runs a step or two (asyncio's own
+# tasks are walked the same way). So they are out of the collector's lists
+# while the task is queued there (gc_hide, called by the task as it queues
+# itself) and while it runs the step the loop took it out for (the loop holds
+# it meanwhile); they are back when that step leaves it waiting, done or
+# failed (gc_show, Task.run_ready and Task.step_failed), and for every task
+# still queued when run_forever() returns (show_queued_tasks). A task that
+# queues itself again in its step (a bare yield, sleep(0), a future done at
+# once) stays out, without a track and untrack per step. A waiting task is
+# tracked, so a cycle through it is collected, with asyncio's "Task was
+# destroyed but it is pending!", as on asyncio's loop. Untracked objects look
+# like roots to the collector: what they refer to stays alive, as it is
+# reachable through the loop meanwhile. Nothing a step does drops the task's
+# coroutine or context (a deallocator needs its object tracked); its first
+# done-callback's context is shown when dropped (Future._show_ctx0).
+# (Native tasks: native/_scheduler.pyx.)
 from yieldloop.aio._aiotask cimport Task
 from yieldloop.core._readyqueue cimport ReadyQueue
 from yieldloop.includes.capi cimport PyCoro_CheckExact, PyGen_CheckExact, yl_gc_untrack, yl_gc_track
@@ -21,6 +28,9 @@ cdef enum:
     HID_CORO = 2
     HID_CONTEXT = 4
     HID_CTX0 = 8        # (Future._ctx0_hidden says whether it still is)
+    # Not an object: the task is running a step it was taken out hidden for
+    # (Task.run_ready) and has not queued itself again.
+    HID_STEPPING = 16
 
 
 cdef inline void gc_hide(Task t) noexcept:
@@ -28,6 +38,8 @@ cdef inline void gc_hide(Task t) noexcept:
     # kinds whose deallocation we know) and the context made for it.
     cdef unsigned char off
     if t._hidden:
+        # Queued again by the step it runs hidden: it stays so.
+        t._hidden &= ~HID_STEPPING
         return
     off = HID_TASK if yl_gc_untrack(t) else 0
     if (PyCoro_CheckExact(t._coro_v) or PyGen_CheckExact(t._coro_v)) and yl_gc_untrack(t._coro_v):
