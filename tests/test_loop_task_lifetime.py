@@ -341,3 +341,31 @@ def test_tasks_queued_when_the_loop_stops_stay_in_all_tasks_and_are_freed_once_d
         loop.close()
     """)
     assert out == ["True", "True 0"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="create_task(context=) is 3.11+")
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_step_failing_through_the_loop_leaves_the_task_tracked_and_found(loop):
+    # The task's context is the one the whole loop runs in: entering it for
+    # a step fails out of the step (the loop reports it, on stderr here, as
+    # the handler cannot enter that context either). The loop goes on; the
+    # task, taken out of the queue untracked, is pending, tracked and found.
+    out = run_child("""
+        ctx = contextvars.copy_context()
+
+        async def child():
+            pass
+
+        async def main():
+            t = asyncio.create_task(child(), context=ctx)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            print(t.done(), gc.is_tracked(t), t in asyncio.all_tasks())
+            t.get_coro().close()
+            t._log_destroy_pending = False
+
+        loop = new_loop()
+        ctx.run(loop.run_until_complete, main())
+        loop.close()
+    """, loop=loop)
+    assert out == ["False True True"]
