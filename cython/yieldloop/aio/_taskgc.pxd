@@ -5,8 +5,8 @@
 # large part of the cost of a task that runs a step or two (asyncio's own
 # tasks are walked the same way). So they are out of the collector's lists
 # while the task is queued there (gc_hide, called by the task as it queues
-# itself) and while it runs the step the loop took it out for (the loop holds
-# it meanwhile); they are back when that step leaves it waiting, done or
+# itself) and, up to 3.13, while it runs the step the loop took it out for
+# (the loop holds it meanwhile; _aiotask.pyx says why not from 3.14 on); they are back when that step leaves it waiting, done or
 # failed (gc_show, Task.run_ready and Task.step_failed), and for every task
 # still queued when run_forever() returns (show_queued_tasks). A task that
 # queues itself again in its step (a bare yield, sleep(0), a future done at
